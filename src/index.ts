@@ -1,0 +1,2 @@
+/** Library entry: `import { ... } from "nullspace"`. */
+export { UserError } from "./util/errors.js";
