@@ -1,0 +1,3 @@
+/** Checkpoint and run-file I/O. */
+export * from "./atomic.js";
+export * from "./safetensors.js";
