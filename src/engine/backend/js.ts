@@ -149,7 +149,7 @@ export const jsBackend: Backend = {
 
   attentionBackward(dqkv, dout, qkv, att, B, T, C, H) {
     const hs = C / H, scale = 1 / Math.sqrt(hs), C3 = 3 * C;
-    const datt = new Float32Array(T);
+    const datt = new Float64Array(T); // float64 so the float64 gradient checks stay exact
     for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) {
       const arow = ((b * H + h) * T + t) * T;
       const o = (b * T + t) * C + h * hs;
