@@ -1,6 +1,7 @@
 /** Registry of sub-commands; each concern adds its own `register*` here. */
 import type { Command } from "commander";
+import { registerInspect } from "./inspect.js";
 
 export function registerCommands(program: Command): void {
-  void program;
+  registerInspect(program);
 }

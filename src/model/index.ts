@@ -3,3 +3,4 @@ export * from "./params.js";
 export * from "./hooks.js";
 export * from "./gpt.js";
 export * from "./loss.js";
+export * from "./checkpoint.js";
