@@ -232,7 +232,7 @@ function parseEntry(file: string, name: string, entry: unknown, bufferLength: nu
   if (!Array.isArray(shape)) fail(file, `${t} shape is ${typeName(shape)}, not an array`);
   let numel = 1;
   for (const d of shape as unknown[]) {
-    if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0) fail(file, `${t} shape has a bad dimension ${oneLine(JSON.stringify(d))} (need an integer >= 0)`);
+    if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0) fail(file, `${t} shape has a bad dimension ${show(d)} (need an integer >= 0)`);
     numel *= d;
     if (numel > Number.MAX_SAFE_INTEGER) fail(file, `${t} shape ${fmtShape(shape as number[])} is too large`);
   }
@@ -359,6 +359,18 @@ function fmtShape(shape: readonly unknown[]): string {
   return oneLine(`[${shape.join(",")}]`);
 }
 
+/** Offsets are known to be a 2-element array when this is called. */
 function fmtOffsets(offsets: unknown): string {
-  return oneLine(JSON.stringify(offsets)).replace(/,/g, ", ");
+  const [a, b] = offsets as unknown[];
+  return `[${show(a)}, ${show(b)}]`;
+}
+
+/**
+ * A short rendering of a JSON value for messages. Never JSON.stringify a whole hostile value: a deeply
+ * nested array would overflow the stack (JSON.parse itself copes with any depth).
+ */
+function show(v: unknown): string {
+  if (typeof v === "string") return q(v);
+  if (v === null || typeof v !== "object") return String(v);
+  return Array.isArray(v) ? "(an array)" : "(an object)";
 }

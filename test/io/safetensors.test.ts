@@ -276,6 +276,16 @@ test("hostile names are quoted and capped so the message stays one line", () => 
   rejects(() => readSafetensors(rawFile({ [name]: 1 })), /tensor "evil\\nnamex+…" is a number/);
 });
 
+test("deeply nested hostile values are rejected without overflowing the stack", () => {
+  const deep = "[".repeat(200_000) + "]".repeat(200_000);
+  const obj = '{"a":'.repeat(200_000) + "1" + "}".repeat(200_000);
+  rejects(() => readSafetensors(rawFile(`{"x":{"dtype":"F32","shape":[${deep}],"data_offsets":[0,4]}}`, 4)), /bad dimension \(an array\)/);
+  rejects(() => readSafetensors(rawFile(`{"x":{"dtype":"F32","shape":[1],"data_offsets":[${deep},4]}}`, 4)), /data_offsets \[\(an array\), 4\] are not integers/);
+  rejects(() => readSafetensors(rawFile(`{"x":${deep}}`)), /tensor "x" is an array/);
+  rejects(() => readSafetensors(rawFile(`{"__metadata__":{"m":${obj}}}`)), /__metadata__ "m" is an object/);
+  rejects(() => readSafetensors(rawFile(`{"x":{"dtype":${obj},"shape":[1],"data_offsets":[0,4]}}`, 4)), /dtype is an object/);
+});
+
 test("unknown extra fields in an entry are ignored", () => {
   const r = readSafetensors(rawFile({ x: { ...ok, extra: [1, 2] } }, 16));
   assert.deepEqual(r.tensors.get("x")!.shape, [2, 2]);
