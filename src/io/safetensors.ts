@@ -12,6 +12,7 @@ import { UserError } from "../util/errors.js";
 import { withAtomicFile, writeAll } from "./atomic.js";
 import { DTYPE_SIZE, type Dtype, decodeToF32, f32Bytes, isDtype, isKnownUnsupported } from "./dtype.js";
 import { findDuplicateKey } from "./json-dupes.js";
+import { fmtOffsets, fmtShape, oneLine, q, show, typeName } from "./format.js";
 
 export type { Dtype } from "./dtype.js";
 
@@ -337,40 +338,4 @@ function isOffset(v: unknown): v is number {
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-function typeName(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  return typeof v === "object" ? "an object" : `a ${typeof v}`;
-}
-
-/** A quoted, escaped, length-capped name: hostile names must not break the one-line message. */
-function q(s: string): string {
-  return JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s);
-}
-
-function oneLine(s: string | undefined): string {
-  const t = String(s).replace(/\s+/g, " ");
-  return t.length > 120 ? `${t.slice(0, 120)}…` : t;
-}
-
-function fmtShape(shape: readonly unknown[]): string {
-  return oneLine(`[${shape.join(",")}]`);
-}
-
-/** Offsets are known to be a 2-element array when this is called. */
-function fmtOffsets(offsets: unknown): string {
-  const [a, b] = offsets as unknown[];
-  return `[${show(a)}, ${show(b)}]`;
-}
-
-/**
- * A short rendering of a JSON value for messages. Never JSON.stringify a whole hostile value: a deeply
- * nested array would overflow the stack (JSON.parse itself copes with any depth).
- */
-function show(v: unknown): string {
-  if (typeof v === "string") return q(v);
-  if (v === null || typeof v !== "object") return String(v);
-  return Array.isArray(v) ? "(an array)" : "(an object)";
 }
