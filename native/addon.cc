@@ -1,0 +1,560 @@
+// N-API glue: one exported function per Backend kernel (same names and argument order as
+// src/engine/backend/types.ts), plus info(), setThreads(n) and, for tests, setSimd(name).
+//
+// Every argument is checked before any kernel runs: wrong types throw TypeError, sizes that do not fit the
+// arrays throw RangeError, so misuse from JS can never read or write out of bounds. The checks are O(1)
+// except the target-id scan of the cross-entropy kernels (O(N), negligible next to the kernel).
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "kernels.h"
+#include "threadpool.h"
+
+namespace {
+
+using ns::i64;
+
+// Reads the arguments of one call, remembering the first error (thrown once, by fail()).
+class Args {
+ public:
+  Args(napi_env env, napi_callback_info info, size_t expected, const char* fn) : env_(env), fn_(fn) {
+    size_t argc = kMax;
+    if (napi_get_cb_info(env, info, &argc, argv_, nullptr, nullptr) != napi_ok) { fail_type("bad call"); return; }
+    if (argc < expected) {
+      fail_type(("expected " + std::to_string(expected) + " arguments, got " + std::to_string(argc)).c_str());
+    }
+  }
+  bool failed() const { return failed_; }
+
+  // A Float32Array (or null when nullable). `len` receives its element count.
+  float* f32(size_t i, const char* name, size_t* len, bool nullable = false) {
+    return static_cast<float*>(typed(i, name, napi_float32_array, napi_float32_array, "Float32Array", len, nullable));
+  }
+  int32_t* i32(size_t i, const char* name, size_t* len) {
+    return static_cast<int32_t*>(typed(i, name, napi_int32_array, napi_int32_array, "Int32Array", len, false));
+  }
+  uint8_t* u8(size_t i, const char* name, size_t* len, bool nullable) {
+    return static_cast<uint8_t*>(typed(i, name, napi_uint8_array, napi_uint8_clamped_array, "Uint8Array", len, nullable));
+  }
+
+  // A non-negative integer below 2^31 (sizes and leading dimensions).
+  i64 dim(size_t i, const char* name) {
+    double d = number(i, name);
+    if (failed_) return 0;
+    if (!(d >= 0) || d != std::floor(d) || d > 2147483647.0) {
+      fail_range((std::string(name) + " must be an integer in [0, 2^31), got " + fmt(d)).c_str());
+      return 0;
+    }
+    return static_cast<i64>(d);
+  }
+
+  double number(size_t i, const char* name) {
+    if (failed_) return 0;
+    napi_valuetype t;
+    napi_typeof(env_, argv_[i], &t);
+    if (t != napi_number) { fail_type((std::string(name) + " must be a number").c_str()); return 0; }
+    double d = 0;
+    napi_get_value_double(env_, argv_[i], &d);
+    return d;
+  }
+
+  bool boolean(size_t i, const char* name) {
+    if (failed_) return false;
+    napi_valuetype t;
+    napi_typeof(env_, argv_[i], &t);
+    if (t != napi_boolean) { fail_type((std::string(name) + " must be a boolean").c_str()); return false; }
+    bool b = false;
+    napi_get_value_bool(env_, argv_[i], &b);
+    return b;
+  }
+
+  // Checks that array `name` (length `have`) holds at least `need` elements. `need` is computed in float64:
+  // exact below 2^53, and anything larger cannot fit in memory anyway, so overflow cannot hide a short array.
+  void need(const char* name, size_t have, double need_) {
+    if (failed_) return;
+    if (need_ > static_cast<double>(have))
+      fail_range((std::string(name) + " is too short: needs " + fmt(need_) + " elements, has " + std::to_string(have)).c_str());
+  }
+
+  void check(bool cond, const char* msg) {
+    if (!failed_ && !cond) fail_range(msg);
+  }
+
+  void fail_type(const char* msg) {
+    if (failed_) return;
+    failed_ = true;
+    napi_throw_type_error(env_, nullptr, (std::string(fn_) + ": " + msg).c_str());
+  }
+  void fail_range(const char* msg) {
+    if (failed_) return;
+    failed_ = true;
+    napi_throw_range_error(env_, nullptr, (std::string(fn_) + ": " + msg).c_str());
+  }
+
+ private:
+  static constexpr size_t kMax = 16;
+  napi_env env_;
+  const char* fn_;
+  napi_value argv_[kMax] = {};
+  bool failed_ = false;
+
+  static std::string fmt(double d) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", d);
+    return buf;
+  }
+
+  void* typed(size_t i, const char* name, napi_typedarray_type want, napi_typedarray_type want2, const char* tname,
+              size_t* len, bool nullable) {
+    *len = 0;
+    if (failed_) return nullptr;
+    napi_valuetype vt;
+    napi_typeof(env_, argv_[i], &vt);
+    if (nullable && (vt == napi_null || vt == napi_undefined)) return nullptr;
+    bool is_ta = false;
+    napi_is_typedarray(env_, argv_[i], &is_ta);
+    if (!is_ta) { fail_type((std::string(name) + " must be a " + tname + (nullable ? " or null" : "")).c_str()); return nullptr; }
+    napi_typedarray_type type;
+    size_t length = 0, offset = 0;
+    void* data = nullptr;
+    napi_value ab;
+    if (napi_get_typedarray_info(env_, argv_[i], &type, &length, &data, &ab, &offset) != napi_ok) {
+      fail_type((std::string(name) + ": cannot read the typed array").c_str());
+      return nullptr;
+    }
+    if (type != want && type != want2) { fail_type((std::string(name) + " must be a " + tname).c_str()); return nullptr; }
+    // N-API's `data` already points at element 0 of the view (byte_offset applied), so subarray views work as is.
+    *len = length;
+    return data;
+  }
+};
+
+napi_value undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+// Runs a kernel, turning allocation failure (a false return or std::bad_alloc) into a JS Error.
+template <class F>
+napi_value run(napi_env env, const char* fn, F&& f) {
+  bool ok = false;
+  try {
+    ok = f();
+  } catch (const std::bad_alloc&) {
+    ok = false;
+  }
+  if (!ok) napi_throw_error(env, nullptr, (std::string(fn) + ": out of memory for scratch buffers").c_str());
+  return undefined(env);
+}
+
+// Elements a row-major [rows, cols] matrix with leading dimension ld spans.
+double span(i64 rows, i64 cols, i64 ld) {
+  return rows == 0 || cols == 0 ? 0.0 : static_cast<double>(rows - 1) * static_cast<double>(ld) + static_cast<double>(cols);
+}
+double prod(double a, double b, double c = 1, double d = 1) { return a * b * c * d; }
+
+// ---------------------------------------------------------------------------------------------------------
+
+napi_value Sgemm(napi_env env, napi_callback_info info) {
+  Args a(env, info, 12, "sgemm");
+  const bool ta = a.boolean(0, "transA"), tb = a.boolean(1, "transB");
+  const i64 m = a.dim(2, "m"), n = a.dim(3, "n"), k = a.dim(4, "k");
+  size_t la, lb, lc;
+  const float* A = a.f32(5, "a", &la);
+  const i64 lda = a.dim(6, "lda");
+  const float* B = a.f32(7, "b", &lb);
+  const i64 ldb = a.dim(8, "ldb");
+  const double beta = a.number(9, "beta");
+  float* C = a.f32(10, "c", &lc);
+  const i64 ldc = a.dim(11, "ldc");
+  if (a.failed()) return nullptr;
+  a.check(beta == 0 || beta == 1, "beta must be 0 or 1");
+  const i64 arows = ta ? k : m, acols = ta ? m : k, brows = tb ? n : k, bcols = tb ? k : n;
+  a.check(lda >= acols && lda >= 1, ta ? "lda must be ≥ max(1, m) when transA" : "lda must be ≥ max(1, k)");
+  a.check(ldb >= bcols && ldb >= 1, tb ? "ldb must be ≥ max(1, k) when transB" : "ldb must be ≥ max(1, n)");
+  a.check(ldc >= n && ldc >= 1, "ldc must be ≥ max(1, n)");
+  if (m > 0 && n > 0 && k > 0) {
+    a.need("a", la, span(arows, acols, lda));
+    a.need("b", lb, span(brows, bcols, ldb));
+  }
+  a.need("c", lc, span(m, n, ldc));
+  if (a.failed()) return nullptr;
+  return run(env, "sgemm", [&] {
+    return ns::sgemm(ns::GemmArgs{ta, tb, m, n, k, A, lda, B, ldb, static_cast<int>(beta), C, ldc, nullptr});
+  });
+}
+
+napi_value LinearForward(napi_env env, napi_callback_info info) {
+  Args a(env, info, 7, "linearForward");
+  size_t lo, lx, lw, lb;
+  float* out = a.f32(0, "out", &lo);
+  const float* x = a.f32(1, "x", &lx);
+  const float* w = a.f32(2, "w", &lw);
+  const float* bias = a.f32(3, "bias", &lb, true);
+  const i64 N = a.dim(4, "N"), I = a.dim(5, "I"), O = a.dim(6, "O");
+  a.need("out", lo, prod(N, O));
+  a.need("x", lx, prod(N, I));
+  a.need("w", lw, prod(O, I));
+  if (bias) a.need("bias", lb, O);
+  if (a.failed()) return nullptr;
+  return run(env, "linearForward", [&] { return ns::linear_forward(out, x, w, bias, N, I, O); });
+}
+
+napi_value LinearBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info, 9, "linearBackward");
+  size_t ldx, ldw, ldb, ldo, lx, lw;
+  float* dx = a.f32(0, "dx", &ldx, true);
+  float* dw = a.f32(1, "dw", &ldw, true);
+  float* db = a.f32(2, "dbias", &ldb, true);
+  const float* dout = a.f32(3, "dout", &ldo);
+  const float* x = a.f32(4, "x", &lx);
+  const float* w = a.f32(5, "w", &lw);
+  const i64 N = a.dim(6, "N"), I = a.dim(7, "I"), O = a.dim(8, "O");
+  a.need("dout", ldo, prod(N, O));
+  if (dx) { a.need("dx", ldx, prod(N, I)); a.need("w", lw, prod(O, I)); }
+  if (dw) { a.need("dw", ldw, prod(O, I)); a.need("x", lx, prod(N, I)); }
+  if (db) a.need("dbias", ldb, O);
+  if (a.failed()) return nullptr;
+  return run(env, "linearBackward", [&] { return ns::linear_backward(dx, dw, db, dout, x, w, N, I, O); });
+}
+
+napi_value LayernormForward(napi_env env, napi_callback_info info) {
+  Args a(env, info, 9, "layernormForward");
+  size_t lo, lm, lr, lx, lw, lb;
+  float* out = a.f32(0, "out", &lo);
+  float* mean = a.f32(1, "mean", &lm);
+  float* rstd = a.f32(2, "rstd", &lr);
+  const float* x = a.f32(3, "x", &lx);
+  const float* w = a.f32(4, "w", &lw);
+  const float* b = a.f32(5, "b", &lb);
+  const i64 N = a.dim(6, "N"), C = a.dim(7, "C");
+  const double eps = a.number(8, "eps");
+  a.need("out", lo, prod(N, C));
+  a.need("x", lx, prod(N, C));
+  a.need("mean", lm, N);
+  a.need("rstd", lr, N);
+  a.need("w", lw, C);
+  a.need("b", lb, C);
+  a.check(C > 0 || N == 0, "C must be ≥ 1");
+  if (a.failed()) return nullptr;
+  ns::layernorm_forward(out, mean, rstd, x, w, b, N, C, static_cast<float>(eps));
+  return undefined(env);
+}
+
+napi_value LayernormBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info, 10, "layernormBackward");
+  size_t ldx, ldw, ldb, ldo, lx, lw, lm, lr;
+  float* dx = a.f32(0, "dx", &ldx, true);
+  float* dw = a.f32(1, "dw", &ldw, true);
+  float* db = a.f32(2, "db", &ldb, true);
+  const float* dout = a.f32(3, "dout", &ldo);
+  const float* x = a.f32(4, "x", &lx);
+  const float* w = a.f32(5, "w", &lw);
+  const float* mean = a.f32(6, "mean", &lm);
+  const float* rstd = a.f32(7, "rstd", &lr);
+  const i64 N = a.dim(8, "N"), C = a.dim(9, "C");
+  if (dx) a.need("dx", ldx, prod(N, C));
+  if (dw) a.need("dw", ldw, C);
+  if (db) a.need("db", ldb, C);
+  a.need("dout", ldo, prod(N, C));
+  a.need("x", lx, prod(N, C));
+  a.need("w", lw, C);
+  a.need("mean", lm, N);
+  a.need("rstd", lr, N);
+  if (a.failed()) return nullptr;
+  return run(env, "layernormBackward", [&] { return ns::layernorm_backward(dx, dw, db, dout, x, w, mean, rstd, N, C); });
+}
+
+napi_value GeluForward(napi_env env, napi_callback_info info) {
+  Args a(env, info, 3, "geluForward");
+  size_t lo, lx;
+  float* out = a.f32(0, "out", &lo);
+  const float* x = a.f32(1, "x", &lx);
+  const i64 n = a.dim(2, "n");
+  a.need("out", lo, n);
+  a.need("x", lx, n);
+  if (a.failed()) return nullptr;
+  ns::gelu_forward(out, x, n);
+  return undefined(env);
+}
+
+napi_value GeluBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info, 4, "geluBackward");
+  size_t ld, lx, lo;
+  float* dx = a.f32(0, "dx", &ld);
+  const float* x = a.f32(1, "x", &lx);
+  const float* dout = a.f32(2, "dout", &lo);
+  const i64 n = a.dim(3, "n");
+  a.need("dx", ld, n);
+  a.need("x", lx, n);
+  a.need("dout", lo, n);
+  if (a.failed()) return nullptr;
+  ns::gelu_backward(dx, x, dout, n);
+  return undefined(env);
+}
+
+// Shared checks of the attention shapes.
+void check_heads(Args& a, i64 C, i64 H) {
+  a.check(H >= 1, "H must be ≥ 1");
+  if (H >= 1) a.check(C % H == 0, "C must be a multiple of H");
+}
+
+napi_value AttentionForward(napi_env env, napi_callback_info info) {
+  Args a(env, info, 8, "attentionForward");
+  size_t lo, la, lq, lm;
+  float* out = a.f32(0, "out", &lo);
+  float* att = a.f32(1, "att", &la);
+  const float* qkv = a.f32(2, "qkv", &lq);
+  const uint8_t* mask = a.u8(3, "mask", &lm, true);
+  const i64 B = a.dim(4, "B"), T = a.dim(5, "T"), C = a.dim(6, "C"), H = a.dim(7, "H");
+  check_heads(a, C, H);
+  a.need("out", lo, prod(B, T, C));
+  a.need("att", la, prod(B, H, T, T));
+  a.need("qkv", lq, prod(B, T, 3, C));
+  if (mask) a.need("mask", lm, prod(B, T, T));
+  if (a.failed()) return nullptr;
+  if (C == 0) return undefined(env);
+  ns::attention_forward(out, att, qkv, mask, B, T, C, H);
+  return undefined(env);
+}
+
+napi_value AttentionBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info, 8, "attentionBackward");
+  size_t ld, lo, lq, la;
+  float* dqkv = a.f32(0, "dqkv", &ld);
+  const float* dout = a.f32(1, "dout", &lo);
+  const float* qkv = a.f32(2, "qkv", &lq);
+  const float* att = a.f32(3, "att", &la);
+  const i64 B = a.dim(4, "B"), T = a.dim(5, "T"), C = a.dim(6, "C"), H = a.dim(7, "H");
+  check_heads(a, C, H);
+  a.need("dqkv", ld, prod(B, T, 3, C));
+  a.need("dout", lo, prod(B, T, C));
+  a.need("qkv", lq, prod(B, T, 3, C));
+  a.need("att", la, prod(B, H, T, T));
+  if (a.failed()) return nullptr;
+  if (C == 0) return undefined(env);
+  ns::attention_backward(dqkv, dout, qkv, att, B, T, C, H);
+  return undefined(env);
+}
+
+// Target ids must be < V (negative = ignored row); an id ≥ V would index past the row.
+void check_targets(Args& a, const int32_t* targets, i64 N, i64 V) {
+  if (a.failed()) return;
+  for (i64 r = 0; r < N; r++)
+    if (targets[r] >= V) {
+      a.fail_range(("targets[" + std::to_string(r) + "] = " + std::to_string(targets[r]) + " is not < V = " + std::to_string(V)).c_str());
+      return;
+    }
+}
+
+napi_value CrossEntropyForward(napi_env env, napi_callback_info info) {
+  Args a(env, info, 6, "crossEntropyForward");
+  size_t ll, lp, lg, lt;
+  float* losses = a.f32(0, "losses", &ll);
+  float* probs = a.f32(1, "probs", &lp);
+  const float* logits = a.f32(2, "logits", &lg);
+  const int32_t* targets = a.i32(3, "targets", &lt);
+  const i64 N = a.dim(4, "N"), V = a.dim(5, "V");
+  a.check(V >= 1 || N == 0, "V must be ≥ 1");
+  a.need("losses", ll, N);
+  a.need("probs", lp, prod(N, V));
+  a.need("logits", lg, prod(N, V));
+  a.need("targets", lt, N);
+  check_targets(a, targets, N, V);
+  if (a.failed()) return nullptr;
+  ns::cross_entropy_forward(losses, probs, logits, targets, N, V);
+  return undefined(env);
+}
+
+napi_value CrossEntropyBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info, 6, "crossEntropyBackward");
+  size_t ld, ll, lp, lt;
+  float* dlogits = a.f32(0, "dlogits", &ld);
+  const float* dlosses = a.f32(1, "dlosses", &ll);
+  const float* probs = a.f32(2, "probs", &lp);
+  const int32_t* targets = a.i32(3, "targets", &lt);
+  const i64 N = a.dim(4, "N"), V = a.dim(5, "V");
+  a.need("dlogits", ld, prod(N, V));
+  a.need("dlosses", ll, N);
+  a.need("probs", lp, prod(N, V));
+  a.need("targets", lt, N);
+  check_targets(a, targets, N, V);
+  if (a.failed()) return nullptr;
+  ns::cross_entropy_backward(dlogits, dlosses, probs, targets, N, V);
+  return undefined(env);
+}
+
+napi_value Add(napi_env env, napi_callback_info info) {
+  Args a(env, info, 4, "add");
+  size_t lo, la, lb;
+  float* out = a.f32(0, "out", &lo);
+  const float* x = a.f32(1, "a", &la);
+  const float* y = a.f32(2, "b", &lb);
+  const i64 n = a.dim(3, "n");
+  a.need("out", lo, n);
+  a.need("a", la, n);
+  a.need("b", lb, n);
+  if (a.failed()) return nullptr;
+  ns::add(out, x, y, n);
+  return undefined(env);
+}
+
+napi_value Axpy(napi_env env, napi_callback_info info) {
+  Args a(env, info, 4, "axpy");
+  size_t ld, ls;
+  float* dst = a.f32(0, "dst", &ld);
+  const double alpha = a.number(1, "alpha");
+  const float* src = a.f32(2, "src", &ls);
+  const i64 n = a.dim(3, "n");
+  a.need("dst", ld, n);
+  a.need("src", ls, n);
+  if (a.failed()) return nullptr;
+  ns::axpy(dst, alpha, src, n);
+  return undefined(env);
+}
+
+napi_value Scale(napi_env env, napi_callback_info info) {
+  Args a(env, info, 3, "scale");
+  size_t lx;
+  float* x = a.f32(0, "x", &lx);
+  const double s = a.number(1, "s");
+  const i64 n = a.dim(2, "n");
+  a.need("x", lx, n);
+  if (a.failed()) return nullptr;
+  ns::scale(x, s, n);
+  return undefined(env);
+}
+
+napi_value SumSquares(napi_env env, napi_callback_info info) {
+  Args a(env, info, 2, "sumSquares");
+  size_t lx;
+  const float* x = a.f32(0, "x", &lx);
+  const i64 n = a.dim(1, "n");
+  a.need("x", lx, n);
+  if (a.failed()) return nullptr;
+  double s = 0;
+  try {
+    s = ns::sum_squares(x, n);
+  } catch (const std::bad_alloc&) {
+    napi_throw_error(env, nullptr, "sumSquares: out of memory");
+    return nullptr;
+  }
+  napi_value r;
+  napi_create_double(env, s, &r);
+  return r;
+}
+
+napi_value Adamw(napi_env env, napi_callback_info info) {
+  Args a(env, info, 11, "adamw");
+  size_t lp, lg, lm, lv;
+  float* p = a.f32(0, "p", &lp);
+  const float* g = a.f32(1, "g", &lg);
+  float* m = a.f32(2, "m", &lm);
+  float* v = a.f32(3, "v", &lv);
+  const i64 n = a.dim(4, "n");
+  const double lr = a.number(5, "lr"), b1 = a.number(6, "beta1"), b2 = a.number(7, "beta2"), eps = a.number(8, "eps"),
+               wd = a.number(9, "weightDecay");
+  const i64 step = a.dim(10, "step");
+  a.check(step >= 1, "step must be ≥ 1");
+  a.need("p", lp, n);
+  a.need("g", lg, n);
+  a.need("m", lm, n);
+  a.need("v", lv, n);
+  if (a.failed()) return nullptr;
+  ns::adamw(p, g, m, v, n, lr, b1, b2, eps, wd, step);
+  return undefined(env);
+}
+
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value obj, threads, simd, avail;
+  napi_create_object(env, &obj);
+  napi_create_int32(env, ns::pool_threads(), &threads);
+  napi_create_string_utf8(env, ns::active()->simd, NAPI_AUTO_LENGTH, &simd);
+  napi_set_named_property(env, obj, "threads", threads);
+  napi_set_named_property(env, obj, "simd", simd);
+  // SIMD levels this CPU can run (for tests and benchmarks): best first.
+  napi_create_array(env, &avail);
+  uint32_t idx = 0;
+  const ns::Kernels* levels[] = {
+#if defined(__x86_64__)
+      ns::kernels_avx512(), ns::kernels_avx2(),
+#endif
+      ns::kernels_portable()};
+  for (const ns::Kernels* k : levels) {
+    if (!k) continue;
+    napi_value s;
+    napi_create_string_utf8(env, k->simd, NAPI_AUTO_LENGTH, &s);
+    napi_set_element(env, avail, idx++, s);
+  }
+  napi_set_named_property(env, obj, "available", avail);
+  return obj;
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  Args a(env, info, 1, "setThreads");
+  const i64 n = a.dim(0, "n");
+  a.check(n >= 1, "n must be ≥ 1");
+  if (a.failed()) return nullptr;
+  ns::pool_set_threads(static_cast<int>(n > 256 ? 256 : n));
+  return undefined(env);
+}
+
+// setSimd(name): selects "avx512" | "avx2-fma" | "portable"; returns false if this CPU cannot run it.
+napi_value SetSimd(napi_env env, napi_callback_info info) {
+  Args a(env, info, 1, "setSimd");
+  if (a.failed()) return nullptr;
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  char buf[32] = {0};
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, argv[0], buf, sizeof buf, &len) != napi_ok) {
+    a.fail_type("name must be a string");
+    return nullptr;
+  }
+  napi_value r;
+  napi_get_boolean(env, ns::set_simd(buf), &r);
+  return r;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  struct Fn { const char* name; napi_callback cb; };
+  const Fn fns[] = {
+      {"sgemm", Sgemm},
+      {"linearForward", LinearForward},
+      {"linearBackward", LinearBackward},
+      {"layernormForward", LayernormForward},
+      {"layernormBackward", LayernormBackward},
+      {"geluForward", GeluForward},
+      {"geluBackward", GeluBackward},
+      {"attentionForward", AttentionForward},
+      {"attentionBackward", AttentionBackward},
+      {"crossEntropyForward", CrossEntropyForward},
+      {"crossEntropyBackward", CrossEntropyBackward},
+      {"add", Add},
+      {"axpy", Axpy},
+      {"scale", Scale},
+      {"sumSquares", SumSquares},
+      {"adamw", Adamw},
+      {"info", Info},
+      {"setThreads", SetThreads},
+      {"setSimd", SetSimd},
+  };
+  for (const Fn& f : fns) {
+    napi_value v;
+    if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &v) != napi_ok) return nullptr;
+    napi_set_named_property(env, exports, f.name, v);
+  }
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
