@@ -1,7 +1,9 @@
 /** Registry of sub-commands; each concern adds its own `register*` here. */
 import type { Command } from "commander";
 import { registerInspect } from "./inspect.js";
+import { registerData } from "./data.js";
 
 export function registerCommands(program: Command): void {
   registerInspect(program);
+  registerData(program);
 }
