@@ -1,2 +1,10 @@
 /** Library entry: `import { ... } from "nullspace"`. */
 export { UserError } from "./util/errors.js";
+export * from "./engine/index.js";
+export * from "./model/index.js";
+export * from "./io/index.js";
+export * from "./train/trainer.js";
+export * from "./train/schedule.js";
+export * from "./train/rundir.js";
+export * from "./train/step.js";
+export * from "./config/overrides.js";
