@@ -46,8 +46,9 @@ export function collate(seqs: readonly Seq[], Ls: ArrayLike<number>): Batch {
     const { input, target } = seqs[b]!;
     const n = input.length;
     const row = b * T;
+    // A shorter row keeps its last token as input too (its target is beyond the row: PAD).
+    for (let q = 0; q < Math.min(n, T); q++) x[row + q] = input[q]!;
     for (let q = 0; q < n - 1; q++) {
-      x[row + q] = input[q]!;
       const t = target[q + 1]!;
       y[row + q] = t;
       mask[row + q] = t === PAD ? 0 : 1;

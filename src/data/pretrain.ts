@@ -43,7 +43,7 @@ export function curriculumMixture(iteration: number, c: Curriculum = REFERENCE_C
   if (!(c.maxIters > c.holdIters) || c.holdIters < 0) throw new UserError(`curriculum needs 0 <= holdIters < maxIters, got ${c.holdIters}/${c.maxIters}`);
   const f = Math.min(1, Math.max(0, (iteration - c.holdIters) / (c.maxIters - c.holdIters)));
   const out = {} as Record<PretrainMode, number>;
-  for (const m of PRETRAIN_MODES) out[m] = start[m] + f * (end[m] - start[m]);
+  for (const m of PRETRAIN_MODES) out[m] = (1 - f) * start[m] + f * end[m]; // exact at both ends
   return out;
 }
 
