@@ -63,6 +63,8 @@ export interface Ambiguity {
   ood_mg_in_safe: number;
   intermediate_in_safe: number;
   safe_in_id_mg: number;
+  /** id_mg windows the pre-training (base) grammar can produce: its binary level 4 is not base text. */
+  id_mg_in_base: number;
 }
 
 /** Fraction of `from`-grammar windows of length L (n per PCFG) that `to` can also produce. */
@@ -92,5 +94,6 @@ export function ambiguity(L: number, n: number, pcfgs: readonly number[] = [1, 2
     ood_mg_in_safe: overlapFraction("ood_mg", "safe", L, n, pcfgs, seed),
     intermediate_in_safe: overlapFraction("intermediate", "safe", L, n, pcfgs, seed),
     safe_in_id_mg: overlapFraction("safe", "id_mg", L, n, pcfgs, seed),
+    id_mg_in_base: overlapFraction("id_mg", "base", L, n, pcfgs, seed),
   };
 }

@@ -101,3 +101,20 @@ test("eval batches collate items' teacher-forced pairs", () => {
   assert.ok(b.safe);
   assert.ok(b.items.every((i) => i.L === 20));
 });
+
+test("labelText recognises the branch from the text itself", async () => {
+  const { labelText } = await import("../../src/data/label.js");
+  const { tokenId } = await import("../../src/data/vocab.js");
+  const unsafeSet = items("std_unsafe", [1]).filter((i) => i.L >= 20);
+  const brOnly = [tokenId("}"), 0, 0, 0]; // unsafe only on unsafe-dominant text of PCFG 1
+  for (const it of unsafeSet.slice(0, 50)) {
+    const l = labelText(1, it.text, brOnly);
+    assert.equal(l.readings.valid, true);
+    assert.equal(l.unsafe, true, "long id_mg text is unambiguously unsafe-dominant");
+  }
+  for (const it of items("std_safe", [1]).filter((i) => i.L >= 20).slice(0, 50)) {
+    const l = labelText(1, it.text, brOnly);
+    if (!l.ambiguous) assert.equal(l.unsafe, false);
+    assert.equal(labelText(1, it.text, [tokenId(")"), 0, 0, 0]).unsafe, true);
+  }
+});

@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { compileGrammar, GRAMMAR_VARIANTS, type CompiledGrammar, type GrammarVariant } from "../../src/data/grammars.js";
+import { compileGrammar, GRAMMAR_VARIANTS, grammarRules, type CompiledGrammar, type GrammarVariant } from "../../src/data/grammars.js";
 import { Validator } from "../../src/data/validator.js";
 import { SamplerCore } from "../../src/data/sample.js";
-import { NUM_LETTERS } from "../../src/data/vocab.js";
+import { letterIndex, NUM_LETTERS } from "../../src/data/vocab.js";
 
 /**
  * An independent, brute-force oracle for small n: bottom-up sets of concrete strings (prefixes,
@@ -129,4 +129,76 @@ test("validator rejects texts from another PCFG's leaves and random strings", ()
   assert.equal(accepted, 0);
   assert.equal(v.accepts([0, 0, 0, 0, 0, 0]), false);
   assert.equal(v.accepts([]), true, "the empty window is trivially an infix");
+});
+
+/**
+ * A second, structurally different oracle for long windows in the safe grammar: every safe string
+ * is a sequence of level-4 nodes of exactly 9 letters, and there are few such sequences. A window
+ * is an infix iff, for some sequence and offset, each overlapped node can produce its piece.
+ */
+function safeInfixOracle(pcfg: number): (w: number[]) => boolean {
+  const rules = grammarRules("safe", pcfg);
+  const alts = (s: string) => rules[s]!.split("|").map((a) => a.trim().split(/\s+/));
+  const expandAll = (s: string): string[][] => {
+    if (letterIndex(s) >= 0) return [[s]];
+    const out: string[][] = [];
+    for (const alt of alts(s)) {
+      let acc: string[][] = [[]];
+      for (const c of alt) acc = acc.flatMap((x) => expandAll(c).map((y) => [...x, ...y]));
+      out.push(...acc);
+    }
+    return out;
+  };
+  const L4 = new Set(["l", "k", "j", "1f", "1h"]);
+  const l4Strings = new Map<string, number[][]>();
+  for (const s of L4) l4Strings.set(s, expandAll(s).map((x) => x.map(letterIndex)));
+  // Level-4 sequences from v (stop expanding at level 4).
+  const seqs = (s: string): string[][] => {
+    if (L4.has(s)) return [[s]];
+    const out: string[][] = [];
+    for (const alt of alts(s)) {
+      let acc: string[][] = [[]];
+      for (const c of alt) acc = acc.flatMap((x) => seqs(c).map((y) => [...x, ...y]));
+      out.push(...acc);
+    }
+    return out;
+  };
+  const all = [...new Set(seqs("v").map((x) => x.join(" ")))].map((x) => x.split(" "));
+  return (w) => {
+    const n = w.length;
+    for (const seq of all) {
+      for (let s = 0; s + n <= 9 * seq.length; s++) {
+        let ok = true;
+        for (let node = Math.floor(s / 9); ok && node * 9 < s + n; node++) {
+          const from = Math.max(s, node * 9), to = Math.min(s + n, node * 9 + 9);
+          ok = l4Strings.get(seq[node]!)!.some((str) => {
+            for (let p = from; p < to; p++) if (str[p - node * 9] !== w[p - s]) return false;
+            return true;
+          });
+        }
+        if (ok) return true;
+      }
+    }
+    return false;
+  };
+}
+
+test("long windows: safe-grammar membership agrees with a level-4 enumeration oracle (L = 16, 25)", () => {
+  for (const pcfg of [1, 3]) {
+    const oracle = safeInfixOracle(pcfg);
+    const val = Validator.for("safe", pcfg);
+    for (const [variant, L] of [["intermediate", 25], ["id_mg", 16], ["safe", 25], ["base", 20]] as const) {
+      const core = new SamplerCore({ seed: 2, split: "train", pcfgs: [pcfg] }, `oracle_${variant}`);
+      const w = new Uint8Array(L);
+      let yes = 0;
+      for (let i = 0; i < 150; i++) {
+        core.drawText(pcfg, i, variant, L, 1, w);
+        const expected = oracle(Array.from(w));
+        assert.equal(val.accepts(w), expected, `${variant} L=${L} window ${i}`);
+        if (expected) yes++;
+      }
+      if (variant === "safe") assert.equal(yes, 150);
+      if (variant === "intermediate") assert.ok(yes > 75, `intermediate windows in safe at L=25: ${yes}/150`);
+    }
+  }
 });
