@@ -97,6 +97,8 @@ export function train(o: TrainOptions): TrainSummary {
     }
     progress.update(done, { loss: r.loss, lr, "tok/s": Math.round(tokPerS) });
   }
+  // A resumed run that had already finished: still report its final evaluation.
+  if (start >= c.max_iters && o.task.evaluate) lastEval = o.task.evaluate(c.max_iters - 1);
   const wall = (Date.now() - t0) / 1000;
   return { steps: c.max_iters, resumedFrom, wallSeconds: wall, tokensPerSecond: tokens / Math.max(wall, 1e-9), finalLoss: lastLoss, lastEval };
 }
