@@ -93,17 +93,23 @@ bool sgemm(const GemmArgs& g) {
   const i64 MR = K->mr, NR = K->nr;
   const i64 um = (g.m + MR - 1) / MR, un = (g.n + NR - 1) / NR;
   const double macs = static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(std::max<i64>(g.k, 1));
-  // ~2^17 FMAs per thread at least (~1 µs of AVX-512 work, ~10× the hand-off cost with spinning workers).
-  int T = std::min<int>(pool_threads(), static_cast<int>(std::min<double>(macs / 131072.0, 256.0)));
-  T = std::max(T, 1);
+  // At least ~2^17 FMAs per thread (~1 µs of AVX-512 work, ~10× the hand-off cost with spinning workers).
+  const int T = std::max(1, std::min<int>(pool_threads(), static_cast<int>(std::min<double>(macs / 131072.0, 256.0))));
+  // Up to 4 tasks per thread when each still gets ≥ 2^20 FMAs: on this shared machine a worker is often
+  // descheduled for a while, and with a few tasks per thread the caller takes over its share instead of
+  // waiting for it (one task per thread would leave the caller idle, up to 2× slower).
+  int want = T;
+  if (T > 1) want = std::max(T, std::min<int>(4 * T, static_cast<int>(std::min<double>(macs / 1048576.0, 1024.0))) / T * T);
   int best_tm = 1, best_tn = 1;
   double best_cost = 1e300;
-  for (int nt = T; nt >= 1 && best_cost == 1e300; nt--) {
+  // Task counts tried: multiples of T (even shares) down to T, then fewer when the matrix has too few tiles.
+  for (int nt = want; nt >= 1 && best_cost == 1e300; nt -= nt > T ? T : 1) {
     for (int tm = 1; tm <= nt; tm++) {
       if (nt % tm) continue;
       const int tn = nt / tm;
       if (tm > um || tn > un) continue;
       const double mp = static_cast<double>((um + tm - 1) / tm * MR), np = static_cast<double>((un + tn - 1) / tn * NR);
+      // a rectangle's FMAs plus its packing (A once per rectangle, B once per rectangle)
       const double cost = mp * np * static_cast<double>(g.k) + 4.0 * (mp + np) * static_cast<double>(g.k);
       if (cost < best_cost) { best_cost = cost; best_tm = tm; best_tn = tn; }
     }

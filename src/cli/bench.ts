@@ -1,0 +1,51 @@
+/** `nullspace bench …`: performance measurements, one sub-command per benchmark. */
+import type { Command } from "commander";
+import { benchMatmul } from "../bench/matmul.js";
+import { UserError } from "../util/errors.js";
+
+function parseSizes(text: string): number[] {
+  const parts = text.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  if (parts.length === 0) throw new UserError("--sizes: expected a comma-separated list such as 256,512,1024");
+  return parts.map((s) => {
+    if (!/^\d+$/.test(s) || Number(s) < 1 || Number(s) > 8192) throw new UserError(`--sizes: "${s}" is not an integer in 1..8192`);
+    return Number(s);
+  });
+}
+
+export function registerBench(program: Command): Command {
+  const bench = program.command("bench").description("performance benchmarks");
+
+  bench
+    .command("matmul")
+    .description("sgemm GFLOP/s (median) on square sizes and the training shapes, with OpenBLAS as the peer")
+    .option("--sizes <list>", "square sizes n (n×n×n), comma-separated", "256,512,1024")
+    .option("--repeats <n>", "timed runs per size (median reported)", "7")
+    .option("--backend <name>", "native or js", "native")
+    .option("--no-shapes", "skip the training shapes")
+    .option("--no-peer", "skip the OpenBLAS peer")
+    .option("--json", "print JSON")
+    .action(async (o: { sizes: string; repeats: string; backend: string; shapes: boolean; peer: boolean; json?: boolean }) => {
+      const sizes = parseSizes(o.sizes);
+      if (!/^\d+$/.test(o.repeats) || Number(o.repeats) < 1 || Number(o.repeats) > 1000) throw new UserError(`--repeats must be an integer in 1..1000, got ${o.repeats}`);
+      if (o.backend !== "native" && o.backend !== "js") throw new UserError(`--backend must be native or js, got ${o.backend}`);
+      const r = await benchMatmul({ sizes, repeats: Number(o.repeats), backend: o.backend, shapes: o.shapes, peer: o.peer });
+      if (o.json) {
+        process.stdout.write(JSON.stringify(r) + "\n");
+        return;
+      }
+      type Row = { n?: number; name?: string; gflops_median: number; ms_median: number };
+      const peer = r.peer as { name: string; sizes: Row[]; shapes: Row[] } | null;
+      process.stdout.write(`backend ${r.backend}, ${r.threads} thread(s), simd ${r.simd}; peer: ${peer ? peer.name : `none (${r.peer_reason})`}\n`);
+      const rows = [...(r.sizes as Row[]), ...(r.shapes as Row[])];
+      const peerRows = peer ? [...peer.sizes, ...peer.shapes] : [];
+      for (let i = 0; i < rows.length; i++) {
+        const label = rows[i].name ?? `${rows[i].n}³`;
+        const p = peerRows[i] ? `   peer ${peerRows[i].gflops_median.toFixed(1).padStart(7)} GFLOP/s` : "";
+        process.stdout.write(`${label.padEnd(32)} ${rows[i].gflops_median.toFixed(1).padStart(7)} GFLOP/s ${rows[i].ms_median.toFixed(3).padStart(9)} ms${p}\n`);
+      }
+      const m = r.machine as { loadavg_1m_before: number };
+      process.stdout.write(`load average (1 min) before: ${m.loadavg_1m_before}\n`);
+    });
+
+  return bench;
+}
