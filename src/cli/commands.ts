@@ -1,11 +1,13 @@
 /** Registry of sub-commands; each concern adds its own `register*` here. */
 import type { Command } from "commander";
 import { registerInspect } from "./inspect.js";
+import { registerPretrain } from "./pretrain.js";
 import { registerData } from "./data.js";
 import { registerBench } from "./bench.js";
 
 export function registerCommands(program: Command): void {
   registerInspect(program);
+  registerPretrain(program);
   registerData(program);
   registerBench(program);
 }
