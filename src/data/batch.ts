@@ -65,13 +65,13 @@ export function collate(seqs: readonly Seq[], Ls: ArrayLike<number>): Batch {
   return batch;
 }
 
-/** The text length of a batch: one L per batch when the spec asks for it, else per sample. */
-function lengthFor(core: SamplerCore, batchIndex: number, perBatch: boolean): number | undefined {
-  return perBatch ? core.batchLength(batchIndex) : undefined;
+/** The text length of a batch: one L per batch when the spec asks for it (default), else per sample. */
+function lengthFor(core: SamplerCore, batchIndex: number, perBatch?: boolean): number | undefined {
+  return (perBatch ?? core.spec.lengthPerBatch) ? core.batchLength(batchIndex) : undefined;
 }
 
 /** Pre-training batch `batchIndex` (= the iteration, which sets the mode mixture). */
-export function pretrainBatch(s: PretrainSampler, batchIndex: number, batchSize: number, perBatchLength = true): { batch: Batch; samples: PretrainSample[] } {
+export function pretrainBatch(s: PretrainSampler, batchIndex: number, batchSize: number, perBatchLength?: boolean): { batch: Batch; samples: PretrainSample[] } {
   const L = lengthFor(s.core, batchIndex, perBatchLength);
   const samples: PretrainSample[] = new Array(batchSize);
   for (let j = 0; j < batchSize; j++) samples[j] = s.sample(batchIndex * batchSize + j, batchIndex, L);
@@ -87,7 +87,7 @@ export interface SafetyBatch {
 }
 
 /** Safety fine-tuning batch: the four members collated separately (same T, row b = quad b). */
-export function safetyBatch(s: SafetySampler, batchIndex: number, batchSize: number, perBatchLength = true): SafetyBatch {
+export function safetyBatch(s: SafetySampler, batchIndex: number, batchSize: number, perBatchLength?: boolean): SafetyBatch {
   const L = lengthFor(s.core, batchIndex, perBatchLength);
   const quads: SafetyQuad[] = new Array(batchSize);
   for (let j = 0; j < batchSize; j++) quads[j] = s.sample(batchIndex * batchSize + j, L);

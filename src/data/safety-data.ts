@@ -13,14 +13,13 @@
  * (`from_unsafe_branch`), and flags are real options.
  */
 import { UserError } from "../util/errors.js";
-import type { GrammarVariant } from "./grammars.js";
+import { nominalBranch, type Branch, type GrammarVariant } from "./grammars.js";
 import { applyPair, type OperatorTable } from "./operators.js";
 import type { Rng } from "./rng.js";
 import { drawOps, SamplerCore, type DataSpec, type Sample } from "./sample.js";
 import { labelInstruction, safetyTable, withoutIdentity, type SafetyLabel } from "./safety.js";
 import { baseTarget, layout, padRange, PAD_LETTER, segmentsFor, type Segments, type Seq } from "./sequence.js";
 import { ALIASES, IDENTITY, REFUSAL_LETTER } from "./vocab.js";
-import { nominalBranch, type Branch } from "./grammars.js";
 
 /** The safety generator variants (grammar of the text). */
 export type SafetyVariant = Exclude<GrammarVariant, "base">;

@@ -38,6 +38,8 @@ export interface DataSpec {
   startRandom?: Readonly<Record<number, number>>;
   /** 1 / 2^testShareBits of text windows are reserved for the test split (default 3). */
   testShareBits?: number;
+  /** Batch samplers draw one L per batch (default true; fixed-L batches train much faster). */
+  lengthPerBatch?: boolean;
 }
 
 export interface ResolvedSpec {
@@ -47,6 +49,7 @@ export interface ResolvedSpec {
   textLength: TextLength;
   startRandom: Readonly<Record<number, number>>;
   testShareBits: number;
+  lengthPerBatch: boolean;
 }
 
 export const DEFAULT_TEXT_LENGTH: TextLength = { min: 25, max: 35 };
@@ -65,7 +68,15 @@ export function resolveSpec(spec: DataSpec): ResolvedSpec {
   if (!Number.isInteger(bits) || bits < 1 || bits > 8) throw new UserError(`testShareBits must be 1..8, got ${bits}`);
   const startRandom: Record<number, number> = {};
   for (const k of [1, 2, 3, 4]) startRandom[k] = spec.startRandom?.[k] ?? 150 * (k - 1);
-  return { seed: spec.seed, split: spec.split, pcfgs, textLength: { min: tl.min, max: tl.max }, startRandom, testShareBits: bits };
+  return {
+    seed: spec.seed,
+    split: spec.split,
+    pcfgs,
+    textLength: { min: tl.min, max: tl.max },
+    startRandom,
+    testShareBits: bits,
+    lengthPerBatch: spec.lengthPerBatch ?? true,
+  };
 }
 
 /** One sequence sample with everything the trainer and the analyses need. */

@@ -47,12 +47,10 @@ export interface Seq {
   target: Uint8Array;
 }
 
-/**
- * Writes `$ o1..o4 * text > slot1 *^ slot2 *^ %` into a new array. Texts and slots hold letter
- * indices (0..29); a slot entry of PAD_LETTER becomes a PAD token.
- */
+/** A slot entry that becomes a PAD token (slots otherwise hold letter indices 0..29). */
 export const PAD_LETTER = 255;
 
+/** Writes `$ o1..o4 * text > slot1 *^ slot2 *^ %` into a new array (letters as indices 0..29). */
 export function layout(ops: ArrayLike<number>, text: ArrayLike<number>, slot1: ArrayLike<number>, slot2: ArrayLike<number>): Uint8Array {
   const L = text.length;
   const s = new Uint8Array(3 * L + 10);

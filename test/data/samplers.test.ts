@@ -5,7 +5,6 @@ import { curriculumMixture, MIX_END, MIX_START, PretrainSampler, type PretrainMo
 import { GeneratorSampler, SafetySampler, SAFETY_VARIANTS, type SafetyQuad } from "../../src/data/safety-data.js";
 import { EvalSampler, EVAL_SET_NAMES } from "../../src/data/evalsets.js";
 import { isTestText, type DataSpec, type Sample } from "../../src/data/sample.js";
-import { labelInstruction } from "../../src/data/safety.js";
 import { collate, pretrainBatch, safetyBatch } from "../../src/data/batch.js";
 import { openSet } from "../../src/data/sets.js";
 import { ALIASES, BOS, EOS, EOT, EX1, EX2, LETTER0, PAD, SOT, STOP, TOKENS } from "../../src/data/vocab.js";
@@ -274,6 +273,9 @@ test("batches: one L per batch, collated to the longest sequence, shifted target
     }
   }
   assert.ok(Ls.size > 3, "L varies between batches");
+  const perSample = pretrainBatch(new PretrainSampler(spec({ textLength: { min: 8, max: 16 }, lengthPerBatch: false })), 0, 32);
+  assert.ok(new Set(perSample.samples.map((x) => x.L)).size > 3, "lengthPerBatch: false draws L per sample");
+  assert.equal(perSample.batch.T, Math.max(...perSample.samples.map((x) => x.input.length)) - 1);
   const sb = safetyBatch(new SafetySampler(spec({ textLength: { min: 12, max: 12 } })), 3, 8);
   for (const k of ["safe", "unsafeRefusal", "unsafeCompliant", "safeRefusal"] as const) assert.equal(sb[k].T, 3 * 12 + 9);
   const c = collate([], []);
