@@ -2,12 +2,14 @@
 import type { Command } from "commander";
 import { registerInspect } from "./inspect.js";
 import { registerPretrain } from "./pretrain.js";
+import { registerSafety } from "./safety.js";
 import { registerData } from "./data.js";
 import { registerBench } from "./bench.js";
 
 export function registerCommands(program: Command): void {
   registerInspect(program);
   registerPretrain(program);
+  registerSafety(program);
   registerData(program);
   registerBench(program);
 }

@@ -7,7 +7,7 @@ import { PretrainSampler, PRETRAIN_MODES } from "../data/pretrain.js";
 import type { GPT } from "../model/gpt.js";
 import type { PretrainRunConfig } from "../stages/presets.js";
 import { greedyGenerate } from "./generate.js";
-import { argmaxPredictions, scoreTeacherForced } from "./teacher.js";
+import { argmaxPredictions, scoreTeacherForced, segmentMask } from "./teacher.js";
 
 export interface GreedyCase {
   L: number;
@@ -60,7 +60,15 @@ export function evaluatePretrain(model: GPT, cfg: PretrainRunConfig, opts: { n?:
     for (const mode of PRETRAIN_MODES) {
       const s = new PretrainSampler(spec(pcfg), { mode, exProb: 0 });
       const { batch } = pretrainBatch(s, 0, n, false);
-      const score = scoreTeacherForced(batch, argmaxPredictions(model, batch));
+      // Score the mode's own segment as the reference does: text+EOT for pcfg, the outputs (with their stops)
+      // for full / comp1 / comp2 — the text itself is sampled from the PCFG and cannot be predicted exactly.
+      const stop = (end: Int32Array) => end.map((e) => e + 1);
+      const w =
+        mode === "pcfg" ? batch.mask
+        : mode === "full" ? segmentMask(batch, batch.out1Start, stop(batch.out2End))
+        : mode === "comp1" ? segmentMask(batch, batch.out1Start, stop(batch.out1End))
+        : segmentMask(batch, batch.out2Start, stop(batch.out2End));
+      const score = scoreTeacherForced(batch, argmaxPredictions(model, batch), w);
       out[`tf/${mode}/pcfg${pcfg}/acc`] = score.tokenAcc;
       out[`tf/${mode}/pcfg${pcfg}/em`] = score.exactMatch;
     }

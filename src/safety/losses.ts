@@ -1,0 +1,101 @@
+/**
+ * Safety fine-tuning objectives as losses on per-sequence masked log-likelihoods. The trainer is generic; these
+ * are the only place where SSFT, DPO and unlearning differ (reference-code §4, paper §4).
+ *
+ * Per-sequence log-likelihood normalisation (`logp_norm`):
+ *  - "mean_fixed": Σ_t m_t·log p_t / block_size — the reference's ℓ = (1/159)·Σ CE (a mean over a fixed length);
+ *  - "sum": Σ_t m_t·log p_t — standard DPO (TRL);
+ *  - "mean_tokens": Σ_t m_t·log p_t / Σ_t m_t.
+ */
+import { addConst, logSigmoid, mean, mul, neg, pick, scale, sub } from "../engine/ops/elementwise.js";
+import { Tensor, alloc, noGrad } from "../engine/tensor.js";
+import type { Batch } from "../data/batch.js";
+import type { GPT } from "../model/gpt.js";
+import { meanCrossEntropy, sequenceLogLikelihood } from "../model/loss.js";
+import { maskedTargets } from "../stages/common.js";
+
+export type Method = "ssft" | "dpo" | "unlearn";
+export const METHODS: readonly Method[] = ["ssft", "dpo", "unlearn"];
+
+export interface LossConfig {
+  /** DPO: "reference" = the paper's code (two betas, per-position mean); "standard" = one beta on summed log-probs. */
+  dpo_variant: "reference" | "standard";
+  /** Reference DPO weights on the chosen / rejected log-ratios (dpo_weight_safe, dpo_weight_unsafe). */
+  beta_w: number;
+  beta_l: number;
+  /** Standard DPO's beta. */
+  beta: number;
+  /** Unlearning: weight of gradient ascent on the rejected response (unlearn_weight_unsafe). */
+  gamma: number;
+  logp_norm: "mean_fixed" | "sum" | "mean_tokens";
+}
+
+export const defaultLossConfig: LossConfig = { dpo_variant: "reference", beta_w: 0.1, beta_l: 0.01, beta: 0.1, gamma: 0.1, logp_norm: "mean_fixed" };
+
+/** Concatenates two batches of equal T row-wise: [chosen; rejected] → one forward pass of 2B rows. */
+function stack(a: Batch, b: Batch): { x: Int32Array; y: Int32Array; mask: Float32Array; B: number; T: number } {
+  if (a.T !== b.T) throw new RangeError(`chosen and rejected batches differ in width (${a.T} vs ${b.T})`);
+  const n = a.B * a.T, T = a.T;
+  const x = new Int32Array(2 * n), y = new Int32Array(2 * n), mask = new Float32Array(2 * n);
+  x.set(a.x); x.set(b.x, n); y.set(a.y); y.set(b.y, n); mask.set(a.mask); mask.set(b.mask, n);
+  return { x, y, mask, B: a.B + b.B, T };
+}
+
+/** Normalised per-sequence log-likelihoods [2B] of chosen then rejected rows. */
+function pairLogps(model: GPT, s: ReturnType<typeof stack>, norm: LossConfig["logp_norm"]): Tensor {
+  const logits = model.forward({ tokens: s.x, B: s.B, T: s.T }); // [2B, T, V]
+  const { logp, count } = sequenceLogLikelihood(logits, maskedTargets(s.y, s.mask), s.mask); // [2B]
+  if (norm === "sum") return logp;
+  if (norm === "mean_fixed") return scale(logp, 1 / model.config.block_size);
+  const inv = alloc(s.B);
+  for (let i = 0; i < s.B; i++) inv[i] = 1 / Math.max(1, count[i]);
+  // Division by the per-row token count: a constant factor, so no gradient flows to the counts.
+  return mul(logp, new Tensor(inv, [s.B]));
+}
+
+const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+
+export interface SafetyLossResult {
+  loss: Tensor;
+  metrics: Record<string, number>;
+}
+
+/**
+ * The loss of one step. `chosen`/`rejected` are the batch's preferred and dispreferred sequences (refusal vs
+ * compliance on unsafe batches; answer vs refusal on safe ones). `ref` is the frozen reference policy (DPO).
+ */
+export function safetyLoss(method: Method, model: GPT, ref: GPT | null, chosen: Batch, rejected: Batch, cfg: LossConfig): SafetyLossResult {
+  if (method === "ssft") {
+    const logits = model.forward({ tokens: chosen.x, B: chosen.B, T: chosen.T });
+    return { loss: meanCrossEntropy(logits, maskedTargets(chosen.y, chosen.mask)), metrics: {} };
+  }
+  const B = chosen.B;
+  const s = stack(chosen, rejected);
+  const norm = method === "dpo" && cfg.dpo_variant === "standard" ? "sum" : cfg.logp_norm;
+  const lp = pairLogps(model, s, norm); // [2B]
+  const lpW = pick(lp, range(0, B)), lpL = pick(lp, range(B, B));
+  const metrics: Record<string, number> = { "logps/chosen": avg(lpW.data), "logps/rejected": avg(lpL.data) };
+  if (method === "unlearn") {
+    // mean_b( w_s·ℓ(w) − γ·ℓ(l) ) with ℓ = −logp: descend on the preferred, ascend on the dispreferred.
+    const loss = sub(mean(neg(lpW)), scale(mean(neg(lpL)), cfg.gamma));
+    return { loss, metrics };
+  }
+  if (!ref) throw new Error("DPO needs a reference model");
+  const refLp = noGrad(() => pairLogps(ref, s, norm)).data;
+  const refW = refLp.slice(0, B), refL = refLp.slice(B);
+  const [bw, bl] = cfg.dpo_variant === "standard" ? [cfg.beta, cfg.beta] : [cfg.beta_w, cfg.beta_l];
+  const rW = scale(addConst(lpW, refW, -1), bw); // β_w·(logπθ(w) − logπref(w))
+  const rL = scale(addConst(lpL, refL, -1), bl);
+  const margin = sub(rW, rL);
+  const loss = neg(mean(logSigmoid(margin)));
+  let acc = 0;
+  for (let i = 0; i < B; i++) if (rW.data[i] > rL.data[i]) acc++;
+  Object.assign(metrics, { "rewards/chosen": avg(rW.data), "rewards/rejected": avg(rL.data), "rewards/accuracies": acc / B, "rewards/margins": avg(margin.data) });
+  return { loss, metrics };
+}
+
+function avg(x: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i];
+  return s / Math.max(1, x.length);
+}
