@@ -1,0 +1,105 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Rng } from "../../src/engine/rng.js";
+import { AdamW } from "../../src/engine/optim.js";
+import { noGrad } from "../../src/engine/tensor.js";
+import { GPT } from "../../src/model/gpt.js";
+import { validateGPTConfig } from "../../src/model/config.js";
+import { sequenceLogLikelihood } from "../../src/model/loss.js";
+import { defaultLossConfig, safetyLoss, type LossConfig, type Method } from "../../src/safety/losses.js";
+import { optimStep } from "../../src/train/step.js";
+import type { Batch } from "../../src/data/batch.js";
+import { maskedTargets } from "../../src/stages/common.js";
+import { pretrainPreset } from "../../src/stages/presets.js";
+import { runPretrain } from "../../src/stages/pretrain.js";
+import { applyOverrides } from "../../src/config/overrides.js";
+import { runCli } from "../helpers.js";
+import { f64, gradCheck } from "../engine/gradcheck.js";
+
+const cfg = validateGPTConfig({ n_layer: 2, n_head: 2, n_embd: 8, vocab_size: 13, block_size: 8 });
+
+/** A synthetic batch: random tokens, loss on the last 3 positions of each row. */
+function batch(rng: Rng, B: number, T: number): Batch {
+  const x = Int32Array.from({ length: B * T }, () => rng.int(13));
+  const y = Int32Array.from({ length: B * T }, () => rng.int(13));
+  const mask = new Float32Array(B * T);
+  for (let b = 0; b < B; b++) for (let t = T - 3; t < T; t++) mask[b * T + t] = 1;
+  const col = () => new Int32Array(B);
+  return { B, T, x, y, mask, length: col(), L: col(), eot: col(), out1Start: col(), out1End: col(), out2Start: col(), out2End: col() };
+}
+
+function perturbed(seed: number): GPT {
+  const m = new GPT(cfg, undefined, seed);
+  const r = new Rng(seed, 9);
+  for (const t of m.params.values()) for (let i = 0; i < t.size; i++) t.data[i] += 0.2 * r.normal();
+  return m;
+}
+
+for (const [method, variant] of [["ssft", "reference"], ["dpo", "reference"], ["dpo", "standard"], ["unlearn", "reference"]] as [Method, LossConfig["dpo_variant"]][]) {
+  for (const norm of method === "ssft" ? (["mean_fixed"] as const) : (["mean_fixed", "sum", "mean_tokens"] as const)) {
+    test(`${method} (${variant}, ${norm}) loss gradient matches float64 finite differences`, () => f64(() => {
+      const rng = new Rng(3);
+      const model = perturbed(1), ref = perturbed(2);
+      ref.setRequiresGrad(false);
+      const chosen = batch(rng, 3, 6), rejected = batch(rng, 3, 6);
+      const lc: LossConfig = { ...defaultLossConfig, dpo_variant: variant, logp_norm: norm, beta_w: 0.7, beta_l: 0.3, beta: 0.5, gamma: 0.4 };
+      const params = [...model.params.values()].filter((_, i) => i % 3 === 0);
+      gradCheck(() => safetyLoss(method, model, ref, chosen, rejected, lc).loss, params, { maxPerInput: 4 });
+    }));
+  }
+}
+
+test("DPO starts at ln 2 when the policy equals the reference", () => {
+  const rng = new Rng(4);
+  const model = perturbed(5), ref = perturbed(5);
+  ref.setRequiresGrad(false);
+  for (const variant of ["reference", "standard"] as const) {
+    const r = safetyLoss("dpo", model, ref, batch(rng, 4, 6), batch(rng, 4, 6), { ...defaultLossConfig, dpo_variant: variant });
+    assert.ok(Math.abs(r.loss.item() - Math.LN2) < 1e-6, `${variant}: ${r.loss.item()}`);
+    assert.equal(r.metrics["rewards/margins"], 0);
+    for (const k of ["rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen", "logps/rejected"]) assert.ok(k in r.metrics, k);
+  }
+});
+
+test("unlearning pushes the rejected likelihood down (and the chosen up)", () => {
+  const rng = new Rng(6);
+  const model = perturbed(7);
+  const chosen = batch(rng, 4, 6), rejected = batch(rng, 4, 6);
+  const logp = (b: Batch) => noGrad(() => sequenceLogLikelihood(model.forward({ tokens: b.x, B: b.B, T: b.T }), maskedTargets(b.y, b.mask), b.mask).logp.data.reduce((a, v) => a + v, 0));
+  const [w0, l0] = [logp(chosen), logp(rejected)];
+  const opt = new AdamW(model.paramGroups(0), { lr: 1e-2 });
+  for (let i = 0; i < 20; i++) optimStep(model, opt, 1e-2, 1, () => safetyLoss("unlearn", model, null, chosen, rejected, { ...defaultLossConfig, gamma: 0.5 }).loss);
+  const [w1, l1] = [logp(chosen), logp(rejected)];
+  assert.ok(l1 < l0 - 1, `rejected log-likelihood ${l0} → ${l1}`);
+  assert.ok(w1 > w0, `chosen log-likelihood ${w0} → ${w1}`);
+});
+
+test("safety-finetune (tiny) runs each method from a pretrained run and writes the evaluation table", () => {
+  const root = mkdtempSync(join(tmpdir(), "nullspace-safety-"));
+  const it = join(root, "pretrain");
+  runPretrain(applyOverrides(pretrainPreset("tiny"), ["train.max_iters=30", "train.lr_decay_iters=30", "eval.n=4", "eval.greedy_n=2"]), { out: it, resume: false, quiet: true });
+  for (const method of ["ssft", "dpo", "unlearn"]) {
+    const out = join(root, method);
+    const r = runCli(["safety-finetune", "--method", method, "--from", it, "--preset", "tiny", "--lr", "S", "--out", out, "--quiet", "--json", "--set", "train.max_iters=12", "--set", "eval.n=6", "--set", "eval.during_n=4"]);
+    assert.equal(r.code, 0, r.stderr);
+    const ev = JSON.parse(readFileSync(join(out, "evaluation.json"), "utf8"));
+    for (const set of ["std_safe", "std_unsafe", "jb_co_task", "jb_co_text", "jb_misgen_tokens", "jb_misgen_text", "jb_co_comp"]) {
+      assert.equal(ev.sets[set].n, 6, set);
+      assert.ok(ev.sets[set].greedy.null.rate >= 0 && ev.sets[set].greedy.null.rate <= 1);
+    }
+    const conf = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
+    assert.equal(conf.method, method);
+    assert.equal(conf.train.lr, 1e-4);
+  }
+  // Cross-method: DPO starting from the SSFT run.
+  const r = runCli(["safety-finetune", "--method", "dpo", "--from", join(root, "ssft"), "--preset", "tiny", "--out", join(root, "ssft_then_dpo"), "--quiet", "--set", "train.max_iters=5", "--set", "eval.n=2", "--set", "eval.during_n=2"]);
+  assert.equal(r.code, 0, r.stderr);
+  const bad = runCli(["safety-finetune", "--method", "rlhf", "--from", it]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /unknown method "rlhf"; valid methods: ssft, dpo, unlearn/);
+  const missing = runCli(["safety-finetune", "--method", "ssft", "--from", join(root, "nope")]);
+  assert.match(missing.stderr, /no model.safetensors/);
+});
