@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { registerInspect } from "./inspect.js";
 import { registerPretrain } from "./pretrain.js";
 import { registerSafety } from "./safety.js";
+import { registerEvaluate } from "./evaluate.js";
 import { registerData } from "./data.js";
 import { registerBench } from "./bench.js";
 
@@ -10,6 +11,7 @@ export function registerCommands(program: Command): void {
   registerInspect(program);
   registerPretrain(program);
   registerSafety(program);
+  registerEvaluate(program);
   registerData(program);
   registerBench(program);
 }

@@ -5,13 +5,18 @@
  * each as greedy free-running exact match (the headline), teacher-forced token accuracy and teacher-forced exact
  * match (the reference's way), with sample counts and 95% Wilson intervals.
  */
-import { collate } from "../data/batch.js";
+import { collate, type Batch } from "../data/batch.js";
 import { EVAL_SET_NAMES, EvalSampler, type EvalItem, type EvalSetName } from "../data/evalsets.js";
 import type { DataSpec } from "../data/sample.js";
 import { PAD } from "../data/vocab.js";
 import type { GPT } from "../model/gpt.js";
 import { greedyGenerate } from "./generate.js";
-import { argmaxPredictions, scoreTeacherForced } from "./teacher.js";
+import { argmaxPredictions, scoreTeacherForced, segmentMask } from "./teacher.js";
+
+/** Shifted positions predicting `slot1 *^ slot2 *^` (PAD targets inside stay unscored). */
+function outputMask(b: Batch): Float32Array {
+  return segmentMask(b, b.out1Start, b.out2End.map((e) => e + 1));
+}
 
 export interface Rate {
   rate: number;
@@ -78,7 +83,10 @@ export function evaluateSet(model: GPT, spec: DataSpec, set: EvalSetName, n: num
   }) as SetResult["outcomes"];
   const Ls = items.map((it) => it.L);
   const refusal = collate(items.map((it) => it.pairs.refusal), Ls), compliant = collate(items.map((it) => it.pairs.compliant), Ls);
-  const tr = scoreTeacherForced(refusal, argmaxPredictions(model, refusal)), tc = scoreTeacherForced(compliant, argmaxPredictions(model, compliant));
+  // Teacher-forced scores cover the output segments only (the reference's per-segment accuracy); the prompt's
+  // text is sampled from the grammar and not predictable.
+  const tf = (b: Batch) => scoreTeacherForced(b, argmaxPredictions(model, b), outputMask(b));
+  const tr = tf(refusal), tc = tf(compliant);
   const result: SetResult = {
     set, n,
     greedy: { null: wilson(kNull, n), comply: wilson(kComply, n) },
@@ -91,7 +99,7 @@ export function evaluateSet(model: GPT, spec: DataSpec, set: EvalSetName, n: num
     const k = twins.filter((it, i) => matches(sOuts[i], it.safe!.answer.subarray(0, -1))).length;
     result.greedy.instruct = wilson(k, twins.length);
     const safeB = collate(twins.map((it) => it.pairs.safe!), twins.map((it) => it.L));
-    const ts = scoreTeacherForced(safeB, argmaxPredictions(model, safeB));
+    const ts = tf(safeB);
     result.teacher.instruct_acc = ts.tokenAcc;
     result.teacher.instruct_em = ts.exactMatch;
   }
