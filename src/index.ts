@@ -8,7 +8,7 @@ export * from "./train/schedule.js";
 export * from "./train/rundir.js";
 export * from "./train/step.js";
 export * from "./config/overrides.js";
-export * from "./data/index.js";
+export * as data from "./data/index.js";
 export * from "./safety/losses.js";
 export * from "./eval/safety-eval.js";
 export * from "./eval/pretrain-eval.js";
