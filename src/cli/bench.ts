@@ -1,6 +1,9 @@
 /** `nullspace bench …`: performance measurements, one sub-command per benchmark. */
 import type { Command } from "commander";
 import { benchMatmul } from "../bench/matmul.js";
+import { benchTrain, benchTrainDefaults } from "../bench/train.js";
+import { benchData } from "../data/bench.js";
+import { repoRoot } from "../util/paths.js";
 import { UserError } from "../util/errors.js";
 
 function parseSizes(text: string): number[] {
@@ -45,6 +48,44 @@ export function registerBench(program: Command): Command {
       }
       const m = r.machine as { loadavg_1m_before: number };
       process.stdout.write(`load average (1 min) before: ${m.loadavg_1m_before}\n`);
+    });
+
+  const int = (name: string, v: string, lo = 1, hi = 1 << 20) => {
+    if (!/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi) throw new UserError(`--${name} must be an integer in ${lo}..${hi}, got "${v}"`);
+    return Number(v);
+  };
+  const d = benchTrainDefaults;
+  bench
+    .command("train")
+    .description("one full training step (forward + backward + clip + AdamW), median tokens/s, with the identical PyTorch step as the peer")
+    .option("--n-layer <n>", "layers", String(d.n_layer))
+    .option("--n-head <n>", "heads", String(d.n_head))
+    .option("--n-embd <n>", "width", String(d.n_embd))
+    .option("--block <n>", "sequence length", String(d.block))
+    .option("--vocab <n>", "vocabulary size", String(d.vocab))
+    .option("--batch <n>", "batch size", String(d.batch))
+    .option("--steps <n>", "timed steps (median reported)", String(d.steps))
+    .option("--warmup <n>", "untimed warm-up steps", String(d.warmup))
+    .option("--block-type <t>", "reference | preln", d.blockType)
+    .option("--no-peer", "skip the PyTorch peer (bench/torch_train.py)")
+    .option("--json", "print JSON")
+    .action(async (o: Record<string, string> & { peer: boolean; json?: boolean }) => {
+      if (o.blockType !== "reference" && o.blockType !== "preln") throw new UserError(`--block-type must be reference or preln, got ${o.blockType}`);
+      const r = await benchTrain({
+        n_layer: int("n-layer", o.nLayer), n_head: int("n-head", o.nHead), n_embd: int("n-embd", o.nEmbd), block: int("block", o.block),
+        vocab: int("vocab", o.vocab), batch: int("batch", o.batch), steps: int("steps", o.steps), warmup: int("warmup", o.warmup, 0),
+        blockType: o.blockType, peer: o.peer, repoRoot: repoRoot(),
+      });
+      process.stdout.write(o.json ? JSON.stringify(r) + "\n" : JSON.stringify(r, null, 2) + "\n");
+    });
+
+  bench
+    .command("data")
+    .description("samples/s of every sampler (one core)")
+    .option("--json", "print JSON")
+    .action(async (o: { json?: boolean }) => {
+      const r = await benchData({});
+      process.stdout.write(o.json ? JSON.stringify(r) + "\n" : JSON.stringify(r, null, 2) + "\n");
     });
 
   return bench;
