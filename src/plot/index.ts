@@ -1,0 +1,3 @@
+/** Plots: Vega-Lite spec builders and SVG rendering (vega, no canvas). */
+export * from "./render.js";
+export * from "./specs.js";
