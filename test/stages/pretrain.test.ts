@@ -21,9 +21,12 @@ test("tiny preset trains in seconds: loss falls and accuracy rises", () => {
   const losses = rows.filter((x) => typeof x.loss === "number").map((x) => x.loss);
   assert.ok(losses[losses.length - 1] < losses[0] - 1, `loss ${losses[0]} → ${losses[losses.length - 1]}`);
   // Held-out accuracy of the untrained model (same init) vs the trained one.
-  const before = evaluatePretrain(new GPT(cfg.model, undefined, cfg.seed), cfg)["tf/full/pcfg1/acc"];
-  const after = r.lastEval!["tf/full/pcfg1/acc"];
-  assert.ok(after > before + 0.2, `accuracy ${before} → ${after}`);
+  const before = evaluatePretrain(new GPT(cfg.model, undefined, cfg.seed), cfg);
+  const after = r.lastEval!;
+  // Text language modelling is learned first; output accuracy starts to rise from chance (1/59).
+  for (const [key, gain] of [["tf/pcfg/pcfg1/acc", 0.3], ["tf/full/pcfg1/acc", 0.1]] as const) {
+    assert.ok(after[key] > before[key] + gain, `${key}: ${before[key]} → ${after[key]}`);
+  }
   for (const f of ["config.json", "metrics.jsonl", "model.safetensors", "optimizer.safetensors", "state.json", "summary.json"]) assert.ok(existsSync(join(out, f)), f);
   assert.equal(JSON.parse(readFileSync(join(out, "state.json"), "utf8")).step, cfg.train.max_iters);
   assert.equal(r.steps, cfg.train.max_iters);
