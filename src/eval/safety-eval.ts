@@ -30,7 +30,8 @@ export function wilson(k: number, n: number): Rate {
   if (n === 0) return { rate: NaN, n: 0, lo: NaN, hi: NaN };
   const z = 1.959964, p = k / n, d = 1 + (z * z) / n;
   const c = (p + (z * z) / (2 * n)) / d, h = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
-  return { rate: p, n, lo: Math.max(0, c - h), hi: Math.min(1, c + h) };
+  // The bounds are exactly 0 / 1 at the extremes (avoid 0.9999999999999999 from rounding).
+  return { rate: p, n, lo: k === 0 ? 0 : Math.max(0, c - h), hi: k === n ? 1 : Math.min(1, c + h) };
 }
 
 export interface SetResult {
