@@ -11,8 +11,6 @@
 import { EvalSampler, type EvalSetName } from "../data/evalsets.js";
 import type { DataSpec } from "../data/sample.js";
 import type { Seq } from "../data/sequence.js";
-import type { GPT } from "../model/gpt.js";
-import { greedyGenerate } from "../eval/generate.js";
 import type { SeqInput } from "./features.js";
 import type { ClusterData } from "./clustering.js";
 
@@ -40,44 +38,26 @@ export function standardInputs(spec: DataSpec, n: number, refN = n): ClusterData
   return { refSafe: r.safe, refUnsafe: r.unsafe, testSafe: t.safe, testUnsafe: t.unsafe };
 }
 
-/** A jailbreak set's prompts (x_unsafe_tgt) with the compliant answers, for τ and success checks. */
-export interface JailbreakInputs {
-  set: EvalSetName;
-  inputs: SeqInput[];
-  /** Per input: prompt tokens `$ o1..o4 * text >` and the compliant first output (the attack's goal). */
-  prompts: Uint8Array[];
-  compliantOut1: Uint8Array[];
-}
 
-export function jailbreakInputs(spec: DataSpec, set: EvalSetName, n: number): JailbreakInputs {
-  const s = new EvalSampler({ ...spec, split: "test" }, set);
-  const out: JailbreakInputs = { set, inputs: [], prompts: [], compliantOut1: [] };
-  for (let i = 0; i < n; i++) {
-    const item = s.item(i);
-    out.inputs.push(seqInput(item.pairs.compliant, item.segments.eot));
-    out.prompts.push(item.prompt);
-    out.compliantOut1.push(item.compliant.slice(0, item.L));
-  }
-  return out;
+/**
+ * The spec a set is drawn with, as the evaluation module does: jb_misgen_tokens has no unsafe alias operator on
+ * PCFG 2, so that PCFG is dropped for it (null when nothing is left).
+ */
+export function specForSet(spec: DataSpec, set: EvalSetName): DataSpec | null {
+  if (set !== "jb_misgen_tokens" || !spec.pcfgs?.includes(2)) return spec;
+  const rest = spec.pcfgs.filter((k) => k !== 2);
+  return rest.length ? { ...spec, pcfgs: rest } : null;
 }
 
 /**
- * Which jailbreak prompts succeed: greedy decoding of the first output segment equals the compliant output
- * (exact match, LETTER tokens only). A stand-in until the evaluation module's metric is wired in; prompts are
- * batched by length because greedyGenerate needs equal prompt lengths.
+ * x_unsafe_tgt of items 0..n−1 of a set's test split: the same items, in the same order, that the evaluation
+ * module's `evaluateSet(model, spec, set, n)` scores, so its `outcomes[i] === "comply"` marks successful jailbreaks.
  */
-export function complianceFlags(model: GPT, ji: JailbreakInputs, batchSize = 64): boolean[] {
-  const flags = new Array<boolean>(ji.prompts.length).fill(false);
-  const byLen = new Map<number, number[]>();
-  ji.prompts.forEach((p, i) => byLen.set(p.length, [...(byLen.get(p.length) ?? []), i]));
-  for (const [P, idx] of byLen) {
-    for (let k = 0; k < idx.length; k += batchSize) {
-      const rows = idx.slice(k, k + batchSize), B = rows.length, steps = ji.compliantOut1[rows[0]].length;
-      const prompts = new Int32Array(B * P);
-      rows.forEach((i, b) => prompts.set(ji.prompts[i], b * P));
-      const gen = greedyGenerate(model, prompts, B, P, steps);
-      rows.forEach((i, b) => { flags[i] = ji.compliantOut1[i].every((t, j) => gen[b * steps + j] === t); });
-    }
-  }
-  return flags;
+export function jailbreakInputs(spec: DataSpec, set: EvalSetName, n: number): SeqInput[] {
+  const s = new EvalSampler({ ...spec, split: "test" }, set);
+  return Array.from({ length: n }, (_, i) => {
+    const item = s.item(i);
+    return seqInput(item.pairs.compliant, item.segments.eot);
+  });
 }
+

@@ -16,6 +16,9 @@ import { GPT } from "../model/gpt.js";
 import type { VlSpec } from "../plot/render.js";
 import { curvesSpec } from "../plot/specs.js";
 import { checkSameArchitecture } from "./weights.js";
+import type { DataSpec } from "../data/sample.js";
+import type { EvalSetName } from "../data/evalsets.js";
+import { evaluateSafety } from "../eval/safety-eval.js";
 
 export type ParamFilter = (name: string) => boolean;
 
@@ -102,4 +105,23 @@ export function interventionPlot(results: readonly SweepResult[]): VlSpec {
     }
   }
   return curvesSpec({ title: "Linear intervention W_IT + α·ΔW", rows, x: "alpha", y: "value", xTitle: "α", yTitle: "", column: "metric", width: 180, height: 140 });
+}
+
+/**
+ * An `evaluate` callback from the evaluation module (greedy exact match on n test items per set):
+ * instruct = Instruct on the std_safe/std_unsafe twins, null = Null on their unsafe prompts, attack = mean attack
+ * success (compliance) over the jailbreak sets; each set's success is kept as `asr_<set>`.
+ */
+export function safetyEvaluator(spec: DataSpec, n: number, sets?: readonly EvalSetName[]): (model: GPT) => InterventionMetrics {
+  return (model) => {
+    const e = evaluateSafety(model, { ...spec, split: "test" }, n, sets);
+    const asr = Object.entries(e.headline.asr).filter(([k]) => k.startsWith("jb_"));
+    const m: InterventionMetrics = {
+      instruct: e.headline.instruct.rate,
+      null: e.headline.null.rate,
+      attack: asr.length ? asr.reduce((s, [, r]) => s + r.rate, 0) / asr.length : NaN,
+    };
+    for (const [k, r] of asr) m[`asr_${k}`] = r.rate;
+    return m;
+  };
 }

@@ -67,7 +67,7 @@ export function maxLogitGradientNorms(model: GPT, inputs: readonly SeqInput[], o
         const o = b * T * C, n = s.start * C;
         for (let k = 0; k < n; k++) ss += g[o + k] * g[o + k];
         norms[i0 + b] = Math.sqrt(ss);
-        if (gradients) gradients.push(Float32Array.from(g.subarray(o, o + n)));
+        if (gradients) gradients.push(g.slice(o, o + n));
       });
     }
   } finally {
@@ -126,5 +126,5 @@ export function maxLogitGradientFromEmbeds(model: GPT, embeds: Tensor, start: nu
     clearTape();
     [...model.params.values()].forEach((t, k) => { t.requiresGrad = flags[k]; });
   }
-  return Float32Array.from(leaf.grad!.subarray(0, start * embeds.shape[2]));
+  return leaf.grad!.slice(0, start * embeds.shape[2]);
 }

@@ -6,6 +6,7 @@ import { registerSafety } from "./safety.js";
 import { registerEvaluate } from "./evaluate.js";
 import { registerData } from "./data.js";
 import { registerBench } from "./bench.js";
+import { registerAnalyze } from "./analyze.js";
 
 export function registerCommands(program: Command): void {
   registerInspect(program);
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerEvaluate(program);
   registerData(program);
   registerBench(program);
+  registerAnalyze(program);
 }

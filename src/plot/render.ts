@@ -16,7 +16,8 @@ export const VL_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 
 /** Renders a Vega-Lite spec to an SVG string. */
 export async function renderSvg(spec: VlSpec): Promise<string> {
-  const compiled = vl.compile(spec as unknown as vl.TopLevelSpec).spec;
+  // vega tags inline data rows with symbols in place: compile a deep copy so callers' results stay untouched.
+  const compiled = vl.compile(JSON.parse(JSON.stringify(spec)) as vl.TopLevelSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   try {
     return await view.toSVG();

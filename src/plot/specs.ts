@@ -83,8 +83,9 @@ export function sortedScatterSpec(c: Common & { rows: Row[]; baselines: Row[]; y
  */
 export function boxSpec(c: Common & { rows: Row[]; x: string; xTitle: string; yTitle: string }): VlSpec {
   const color = { field: "group", type: "nominal", scale: groupColors(c.rows.map((r) => String(r.group))), title: null };
-  const x = { field: c.x, type: "ordinal", title: c.xTitle };
-  const xOffset = { field: "group", type: "nominal" };
+  // Explicit sorts on both channels: vega-lite otherwise warns that the layers' domains sort differently.
+  const x = { field: c.x, type: "ordinal", title: c.xTitle, sort: "ascending" };
+  const xOffset = { field: "group", type: "nominal", sort: "ascending" };
   const layer = [
     { mark: { type: "rule" }, encoding: { x, xOffset, y: { field: "min", type: "quantitative", title: c.yTitle }, y2: { field: "max" }, color } },
     { mark: { type: "bar", size: 10, opacity: 0.7 }, encoding: { x, xOffset, y: { field: "q25", type: "quantitative" }, y2: { field: "q75" }, color } },

@@ -1,0 +1,216 @@
+/**
+ * `nullspace analyze <kind> --it DIR --st DIR`: the mechanistic analyses of an instruction-tuned / safety-tuned
+ * pair of run directories. Writes `<kind>.json` plus SVG plots with their Vega-Lite specs under `<st>/analysis/`
+ * (or --out). The data spec (seed, PCFGs, text length) comes from the runs' config.json `data` section; analyses
+ * use the test split.
+ */
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { runClustering, clusteringPlot, clusterSpectrumPlot, type Centroids, type ClusteringResult } from "../analysis/clustering.js";
+import { runColumnSpace, columnSpacePlot, columnSpaceReferencePlot } from "../analysis/columnspace.js";
+import { jailbreakInputs, JAILBREAK_SETS, specForSet, standardInputs } from "../analysis/inputs.js";
+import { alphaSweep, interventionPlot, safetyEvaluator, DEFAULT_ALPHAS, type SweepResult } from "../analysis/interventions.js";
+import { evaluateSet } from "../eval/safety-eval.js";
+import { runDataSpec } from "../eval/run-eval.js";
+import { jailbreakPlot, jailbreakTau, type TauGroup } from "../analysis/jailbreaks.js";
+import { lipschitzPlot, runLipschitz } from "../analysis/lipschitz.js";
+import { rowSpaceGainPlot, rowSpaceScoresPlot, runRowSpace } from "../analysis/rowspace.js";
+import { runSpectrum, spectrumEvolution, spectrumEvolutionPlot, spectrumPlot } from "../analysis/spectrum.js";
+import { checkSameArchitecture } from "../analysis/weights.js";
+import type { ClusterData } from "../analysis/clustering.js";
+import type { DataSpec } from "../data/sample.js";
+import { writeJsonAtomic } from "../io/atomic.js";
+import { loadModel } from "../model/checkpoint.js";
+import type { GPT } from "../model/gpt.js";
+import { writePlot, type VlSpec } from "../plot/render.js";
+import { UserError } from "../util/errors.js";
+
+/** The kinds `all` runs; `interventions` (an evaluation per α) is run only when asked for. */
+export const ANALYSIS_KINDS = ["clustering", "columnspace", "rowspace", "spectrum", "lipschitz", "jailbreaks"] as const;
+export const EXTRA_KINDS = ["interventions"] as const;
+export type AnalysisKind = (typeof ANALYSIS_KINDS)[number] | (typeof EXTRA_KINDS)[number];
+const ALL_KINDS: readonly string[] = [...ANALYSIS_KINDS, ...EXTRA_KINDS, "all"];
+const NEEDS_DATA: ReadonlySet<AnalysisKind> = new Set(["clustering", "rowspace", "lipschitz", "jailbreaks", "interventions"]);
+
+interface AnalyzeOptions {
+  it: string;
+  st: string;
+  out?: string;
+  n: string;
+  refN?: string;
+  units?: string;
+  checkpoints?: string[];
+  successFilter: boolean;
+  alphas?: string;
+  base?: string;
+  json?: boolean;
+}
+
+function positiveInt(flag: string, v: string | undefined, max = 1_000_000): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > max) throw new UserError(`${flag} must be an integer in 1..${max}, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+function checkRunDir(flag: string, dir: string): void {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`${flag} ${dir}: no such run directory`);
+}
+
+/** The runs' data spec (test split): the ST run's config.json `data` section, else the IT run's. */
+export function dataSpecOf(dirs: readonly string[]): DataSpec {
+  let first: unknown;
+  for (const dir of dirs) {
+    try {
+      return { ...runDataSpec(dir), split: "test" };
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  throw first;
+}
+
+/** Safety checkpoints `<st>/checkpoints/step-<N>` (or the given dirs), sorted by step. */
+export function findCheckpoints(st: string, given?: string[]): { step: number; dir: string }[] {
+  const dirs = given ?? (existsSync(join(st, "checkpoints")) ? readdirSync(join(st, "checkpoints")).filter((n) => /^step-\d+$/.test(n)).map((n) => join(st, "checkpoints", n)) : []);
+  return dirs.map((dir, i) => {
+    const m = /step-(\d+)\/?$/.exec(dir);
+    checkRunDir("--checkpoints", dir);
+    return { step: m ? Number(m[1]) : i, dir };
+  }).sort((a, b) => a.step - b.step);
+}
+
+function summaryLine(kind: AnalysisKind, r: unknown): string {
+  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "–");
+  switch (kind) {
+    case "clustering":
+      return (r as ClusteringResult).models.map((m) => `${m.label}: gap ${m.layers.map((l) => f(l.l2.gap)).join(" ")}, AUC ${m.layers.map((l) => f(l.l2.auc)).join(" ")}`).join("; ");
+    case "columnspace": {
+      const e = (r as ReturnType<typeof runColumnSpace>).entries.filter((x) => x.matrix === "c_fc");
+      return `c_fc mean projection onto N(W_ITᵀ) ${e.map((x) => f(x.left.mean)).join(" ")} (baseline ${f(e[0]?.left.baselineAnalytic ?? NaN)})`;
+    }
+    case "rowspace": {
+      const l = (r as ReturnType<typeof runRowSpace>).layers;
+      return `‖ΔW a‖/‖a‖ unsafe/safe ${l.map((x) => f(x.gain.ratio)).join(" ")}, AUC ${l.map((x) => f(x.gain.auc)).join(" ")}`;
+    }
+    case "spectrum": {
+      const e = (r as { spectrum: ReturnType<typeof runSpectrum> }).spectrum.entries.filter((x) => x.matrix === "c_fc");
+      return `c_fc 90%-energy rank ΔW ${e.map((x) => x.delta.energyRank).join(" ")} vs W_IT ${e.map((x) => x.it.energyRank).join(" ")}`;
+    }
+    case "lipschitz":
+      return (r as ReturnType<typeof runLipschitz>).models.map((m) => `${m.label}: median safe ${f(m.groups.safe.median)} unsafe ${f(m.groups.unsafe.median)}`).join("; ");
+    case "interventions":
+      return (r as SweepResult).points.map((p) => `α ${p.alpha}: instruct ${f(p.instruct)} null ${f(p.null)} attack ${f(p.attack)}`).join("; ");
+    case "jailbreaks":
+      return (r as ReturnType<typeof jailbreakTau>).groups.map((g) => `${g.name} ${g.n}/${g.nTotal} τ ${f(g.layers[g.layers.length - 1]?.mean ?? NaN)}`).join(", ");
+  }
+}
+
+function parseAlphas(text: string): number[] {
+  const parts = text.split(",").map((x) => x.trim()).filter(Boolean);
+  if (!parts.length || parts.some((x) => !Number.isFinite(Number(x)))) throw new UserError(`--alphas: expected comma-separated numbers such as 0,0.5,1,2,3, got ${JSON.stringify(text)}`);
+  return parts.map(Number);
+}
+
+export async function analyze(kind: AnalysisKind | "all", o: AnalyzeOptions, log: (line: string) => void): Promise<Record<string, { json: string; plots: string[]; summary: string; seconds: number }>> {
+  const kinds: AnalysisKind[] = kind === "all" ? [...ANALYSIS_KINDS] : [kind];
+  checkRunDir("--it", o.it);
+  checkRunDir("--st", o.st);
+  const n = positiveInt("--n", o.n)!, refN = positiveInt("--ref-n", o.refN) ?? n, units = positiveInt("--units", o.units);
+  const it = loadModel(o.it), st = loadModel(o.st);
+  try {
+    checkSameArchitecture(it, st);
+  } catch (e) {
+    throw new UserError(`--it ${o.it} and --st ${o.st}: ${(e as Error).message}`);
+  }
+  const spec = kinds.some((k) => NEEDS_DATA.has(k)) ? dataSpecOf([o.st, o.it]) : null;
+  const out = o.out ?? join(o.st, "analysis");
+  const models = [{ label: "IT", model: it }, { label: "ST", model: st }];
+  let data: ClusterData | null = null;
+  const getData = () => (data ??= standardInputs(spec!, n, refN));
+  let cents: Map<string, Centroids> | null = null;
+  const done: Record<string, { json: string; plots: string[]; summary: string; seconds: number }> = {};
+  for (const k of kinds) {
+    const t0 = Date.now();
+    const plots: [string, VlSpec][] = [];
+    let result: unknown;
+    if (k === "clustering" || (k === "jailbreaks" && !cents)) {
+      const cl = runClustering(models, getData(), { ...(units ? { units } : {}) });
+      cents = cl.centroids;
+      if (k === "clustering") {
+        result = cl.result;
+        plots.push(["clustering", clusteringPlot(cl.result)], ["clustering-spectrum", clusterSpectrumPlot(cl.result)]);
+      }
+    }
+    if (k === "columnspace") {
+      const r = runColumnSpace(it, st);
+      result = r;
+      plots.push(["columnspace", columnSpacePlot(r)], ["columnspace-reference", columnSpaceReferencePlot(r)]);
+    } else if (k === "rowspace") {
+      const r = runRowSpace(it, st, { safe: getData().testSafe, unsafe: getData().testUnsafe });
+      result = r;
+      plots.push(["rowspace-gain", rowSpaceGainPlot(r)], ["rowspace-scores", rowSpaceScoresPlot(r)]);
+    } else if (k === "spectrum") {
+      const r = runSpectrum(it, st);
+      const cks = findCheckpoints(o.st, o.checkpoints);
+      const ev = cks.length ? spectrumEvolution(it, cks.map((c) => ({ step: c.step, load: () => loadModel(c.dir) }))) : null;
+      result = { spectrum: r, evolution: ev };
+      plots.push(["spectrum", spectrumPlot(r)]);
+      if (ev) plots.push(["spectrum-evolution", spectrumEvolutionPlot(ev)]);
+    } else if (k === "lipschitz") {
+      const r = runLipschitz(models, { safe: getData().testSafe, unsafe: getData().testUnsafe });
+      result = r;
+      plots.push(["lipschitz", lipschitzPlot(r)]);
+    } else if (k === "jailbreaks") {
+      const groups: TauGroup[] = [{ name: "safe", inputs: { sequences: getData().testSafe } }, { name: "unsafe", inputs: { sequences: getData().testUnsafe } }];
+      for (const set of JAILBREAK_SETS) {
+        const s = specForSet(spec!, set);
+        if (!s) continue;
+        // Success = the ST model's greedy output follows the unsafe instruction (the evaluation module's "comply").
+        const success = o.successFilter ? evaluateSet(st, s, set, n).outcomes.map((x) => x === "comply") : undefined;
+        groups.push({ name: set, family: set, inputs: { sequences: jailbreakInputs(s, set, n) }, ...(success ? { success } : {}) });
+      }
+      const r = { ...jailbreakTau("ST", st, cents!.get("ST")!, groups, { ...(units ? { units } : {}) }), successFilter: o.successFilter ? "greedy exact match of the compliant output (ST model)" : "none" };
+      result = r;
+      plots.push(["jailbreaks", jailbreakPlot([r])]);
+    } else if (k === "interventions") {
+      const alphas = o.alphas ? parseAlphas(o.alphas) : DEFAULT_ALPHAS;
+      const base = o.base ? loadModel(o.base) : undefined;
+      const r = await alphaSweep(it, st, safetyEvaluator(spec!, n), { alphas, ...(base ? { base, label: `ΔW on ${o.base}` } : {}), onPoint: (p) => log(`  α ${p.alpha}: instruct ${p.instruct.toFixed(3)} null ${p.null.toFixed(3)} attack ${p.attack.toFixed(3)}`) });
+      result = r;
+      plots.push(["interventions", interventionPlot([r])]);
+    }
+    const json = join(out, `${k}.json`);
+    const paths: string[] = [];
+    for (const [name, p] of plots) paths.push((await writePlot(out, name, p)).svg);
+    writeJsonAtomic(json, { ...(result as object), it: o.it, st: o.st, n, refN, generated: new Date().toISOString() });
+    const seconds = (Date.now() - t0) / 1000;
+    done[k] = { json, plots: paths, summary: summaryLine(k, result), seconds };
+    log(`${k} (${seconds.toFixed(1)} s): ${done[k].summary}`);
+  }
+  return done;
+}
+
+export function registerAnalyze(program: Command): void {
+  program
+    .command("analyze")
+    .description("mechanistic analyses of an IT/ST pair: clustering (Fig. 3), columnspace (Fig. 4), rowspace (Fig. 5), spectrum, lipschitz (Fig. 6), jailbreaks (Fig. 7), all of these, or interventions (W_IT + α·ΔW)")
+    .argument("<kind>", `one of ${ALL_KINDS.join(", ")}`)
+    .requiredOption("--it <dir>", "instruction-tuned run directory (model.safetensors + config.json)")
+    .requiredOption("--st <dir>", "safety-tuned run directory")
+    .option("--out <dir>", "output directory (default <st>/analysis)")
+    .option("--n <n>", "test inputs per group (safe, unsafe, each jailbreak set)", "400")
+    .option("--ref-n <n>", "reference inputs per group for the cluster means (default: --n)")
+    .option("--units <n>", "clustering: keep only the first n MLP units (the reference used 192)")
+    .option("--checkpoints <dirs...>", "spectrum: checkpoint dirs to track ΔW over (default <st>/checkpoints/step-*)")
+    .option("--no-success-filter", "jailbreaks: keep every prompt, not only successful jailbreaks")
+    .option("--alphas <list>", `interventions: α values (default ${DEFAULT_ALPHAS.join(",")})`)
+    .option("--base <dir>", "interventions: apply ΔW = W_ST − W_IT to this model instead of W_IT (transfer)")
+    .option("--json", "print a JSON summary (paths, one-line summaries, seconds)")
+    .action(async (kind: string, o: AnalyzeOptions) => {
+      if (!ALL_KINDS.includes(kind)) throw new UserError(`unknown analysis "${kind}" (expected one of ${ALL_KINDS.join(", ")})`);
+      const log = o.json ? () => {} : (line: string) => process.stdout.write(line + "\n");
+      const r = await analyze(kind as AnalysisKind | "all", o, log);
+      if (o.json) process.stdout.write(JSON.stringify(r) + "\n");
+    });
+}
