@@ -6,6 +6,7 @@ import { registerSafety } from "./safety.js";
 import { registerEvaluate } from "./evaluate.js";
 import { registerData } from "./data.js";
 import { registerBench } from "./bench.js";
+import { registerAttack } from "./attack.js";
 import { registerAnalyze } from "./analyze.js";
 
 export function registerCommands(program: Command): void {
@@ -15,5 +16,6 @@ export function registerCommands(program: Command): void {
   registerEvaluate(program);
   registerData(program);
   registerBench(program);
+  registerAttack(program);
   registerAnalyze(program);
 }

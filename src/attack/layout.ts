@@ -1,0 +1,103 @@
+/**
+ * Attacked sequences. n slots are inserted right before EOT:
+ *
+ *   $ o1 o2 o3 o4 * text(L) [s1 … sn] > out1(L) *^ out2(L) *^
+ *   0 1..4        5 6..L+5  L+6..L+5+n  eot = L+6+n
+ *
+ * The model reads x = this sequence without its last `*^` (T = 3L+8+n positions, exactly what greedy generation of
+ * the 2L+2 continuation tokens needs), and the targets are the compliant continuation `out1 *^ out2 *^`, predicted
+ * at x positions eot .. eot+2L+1. Unlike the reference, the inserted count is the requested n, only one group of
+ * slots exists, and the targets are re-aligned after insertion (reference-code §5, "activation_space_adv_analysis").
+ *
+ * Items of one group share L, so a group is one batch; sets with several text lengths give several groups.
+ */
+import type { EvalItem } from "../data/evalsets.js";
+import { PAD } from "../data/vocab.js";
+
+export interface AttackGroup {
+  L: number;
+  /** Inserted slots per item. */
+  n: number;
+  /** Positions of this group's items in the attacked item list. */
+  rows: number[];
+  B: number;
+  /** x length: 3L+8+n. */
+  T: number;
+  /** Prompt length through `>`: L+7+n (= eot + 1). */
+  P: number;
+  /** Continuation tokens generated and scored: 2L+2. */
+  steps: number;
+  eot: number;
+  /** Slot positions (the same in every row): L+6 .. L+5+n. */
+  slots: number[];
+  /** x token ids [B, T]; slot positions hold `placeholder`. */
+  tokens: Int32Array;
+  /** Targets [B·T]: the compliant token at positions eot..eot+steps−1, −1 elsewhere (and where the item has PAD). */
+  targets: Int32Array;
+  /** Per-position loss weights [B·T]: 1/(scored positions of the row) on scored positions, so Σ = per-item mean CE. */
+  weights: Float32Array;
+  /** Expected compliant continuation [B, steps] and refusal [B, steps] (PAD = not compared). */
+  compliant: Int32Array;
+  refusal: Int32Array;
+}
+
+/** Groups items by text length and lays out their attacked sequences (placeholder id at the slots). */
+export function buildGroups(items: readonly EvalItem[], n: number, placeholder = 0): AttackGroup[] {
+  const byL = new Map<number, number[]>();
+  items.forEach((it, r) => {
+    const list = byL.get(it.L);
+    if (list) list.push(r);
+    else byL.set(it.L, [r]);
+  });
+  const groups: AttackGroup[] = [];
+  for (const L of [...byL.keys()].sort((a, b) => a - b)) {
+    const rows = byL.get(L)!;
+    const B = rows.length, steps = 2 * L + 2, eot = L + 6 + n, P = eot + 1, T = P + steps - 1;
+    const slots = Array.from({ length: n }, (_, j) => L + 6 + j);
+    const tokens = new Int32Array(B * T), targets = new Int32Array(B * T).fill(-1), weights = new Float32Array(B * T);
+    const compliant = new Int32Array(B * steps), refusal = new Int32Array(B * steps);
+    rows.forEach((r, b) => {
+      const it = items[r]!;
+      const o = b * T;
+      tokens.set(it.prompt.subarray(0, L + 6), o); // `$ ops * text`
+      for (const s of slots) tokens[o + s] = placeholder;
+      tokens[o + eot] = it.prompt[L + 6]!; // `>`
+      // The continuation, fed teacher-forced after `>` (all but its last scored token).
+      for (let k = 0; k < steps - 1; k++) tokens[o + eot + 1 + k] = it.compliant[k]!;
+      let counted = 0;
+      for (let k = 0; k < steps; k++) {
+        compliant[b * steps + k] = it.compliant[k]!;
+        refusal[b * steps + k] = it.refusal[k]!;
+        if (it.compliant[k] !== PAD) {
+          targets[o + eot + k] = it.compliant[k]!;
+          counted++;
+        }
+      }
+      for (let k = 0; k < steps; k++) if (targets[o + eot + k] >= 0) weights[o + eot + k] = 1 / counted;
+    });
+    groups.push({ L, n, rows, B, T, P, steps, eot, slots, tokens, targets, weights, compliant, refusal });
+  }
+  return groups;
+}
+
+/** Rows [b0, b0+nb) of a group as a smaller group (bounded batches). */
+export function sliceGroup(g: AttackGroup, b0: number, nb: number): AttackGroup {
+  const { T, steps } = g;
+  return {
+    ...g,
+    rows: g.rows.slice(b0, b0 + nb),
+    B: nb,
+    tokens: g.tokens.slice(b0 * T, (b0 + nb) * T),
+    targets: g.targets.slice(b0 * T, (b0 + nb) * T),
+    weights: g.weights.slice(b0 * T, (b0 + nb) * T),
+    compliant: g.compliant.slice(b0 * steps, (b0 + nb) * steps),
+    refusal: g.refusal.slice(b0 * steps, (b0 + nb) * steps),
+  };
+}
+
+/** Splits every group into batches of at most `chunk` rows. */
+export function chunkGroups(groups: readonly AttackGroup[], chunk: number): AttackGroup[] {
+  const out: AttackGroup[] = [];
+  for (const g of groups) for (let b0 = 0; b0 < g.B; b0 += chunk) out.push(sliceGroup(g, b0, Math.min(chunk, g.B - b0)));
+  return out;
+}
