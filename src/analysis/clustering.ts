@@ -18,7 +18,7 @@ import { curvesSpec, bandSpec } from "../plot/specs.js";
 import type { VlSpec } from "../plot/render.js";
 import { extractFeatures, type FeatureOptions, type LayerFeatures, type SeqInput } from "./features.js";
 import { dot, zerosMat } from "./linalg.js";
-import { denseOperator, truncatedSvd } from "./rsvd.js";
+import { gramSingularValues } from "./symeig.js";
 import { auc, mean, r6, std } from "./stats.js";
 
 export type TauMetric = "l2" | "cos";
@@ -78,10 +78,10 @@ export function tau(f: LayerFeatures, c: Centroids, metric: TauMetric = "l2"): F
 }
 
 /**
- * Shares σ_i²/Σσ² of the top `k` singular values of the centred rows of one layer (subspace iteration to 1e-9;
- * Σσ² is the exact squared Frobenius norm, so no full SVD is needed).
+ * Shares σ_i²/Σσ² of the top `k` singular values of the centred rows of one layer. The singular values come from
+ * the eigenvalues of the Gram matrix of the smaller side (symeig.ts): exact to ε·σ₁², which is all a share needs.
  */
-export function clusterSpectrumShares(f: LayerFeatures, li: number, k = 5, seed = 0): number[] {
+export function clusterSpectrumShares(f: LayerFeatures, li: number, k = 5): number[] {
   const mu = columnMean(f, li);
   const x = zerosMat(f.n, f.dim);
   let total = 0;
@@ -93,9 +93,7 @@ export function clusterSpectrumShares(f: LayerFeatures, li: number, k = 5, seed 
     }
   }
   if (total === 0 || f.n < 2) return [];
-  const kk = Math.min(k, f.n, f.dim);
-  const d = truncatedSvd(denseOperator(x), { rank: kk, oversample: 8, powerIters: 60, tol: 1e-9, seed, vectors: false });
-  return Array.from(d.s, (s) => (s * s) / total);
+  return Array.from(gramSingularValues(x, k), (v) => (v * v) / total);
 }
 
 export interface GroupTau {
@@ -121,7 +119,6 @@ export interface ClusteringModelResult {
 export interface ClusteringOptions extends Partial<FeatureOptions> {
   /** Singular-value shares reported per cluster (default 5). */
   spectrumK?: number;
-  seed?: number;
 }
 
 export interface ClusterData {
@@ -140,7 +137,7 @@ export function featureOptions(o: Partial<FeatureOptions>): FeatureOptions {
 }
 
 /** Cluster statistics from precomputed features (pure; used by the driver and by tests). */
-export function clusterStats(c: Centroids, safe: LayerFeatures, unsafe: LayerFeatures, opts: { spectrumK?: number; seed?: number } = {}): ClusterLayerStats[] {
+export function clusterStats(c: Centroids, safe: LayerFeatures, unsafe: LayerFeatures, opts: { spectrumK?: number } = {}): ClusterLayerStats[] {
   const per = (metric: TauMetric) => {
     const ts = tau(safe, c, metric), tu = tau(unsafe, c, metric);
     return c.layers.map((_, li) => ({ safe: groupTau(ts[li]), unsafe: groupTau(tu[li]), gap: r6(mean(ts[li]) - mean(tu[li])), auc: r6(auc(ts[li], tu[li])) }));
@@ -155,8 +152,8 @@ export function clusterStats(c: Centroids, safe: LayerFeatures, unsafe: LayerFea
       l2: l2[li],
       cos: cos[li],
       spectrum: {
-        safe: clusterSpectrumShares(safe, li, opts.spectrumK ?? 5, opts.seed).map(r6),
-        unsafe: clusterSpectrumShares(unsafe, li, opts.spectrumK ?? 5, opts.seed).map(r6),
+        safe: clusterSpectrumShares(safe, li, opts.spectrumK ?? 5).map(r6),
+        unsafe: clusterSpectrumShares(unsafe, li, opts.spectrumK ?? 5).map(r6),
       },
     };
   });

@@ -48,23 +48,31 @@ export function denseOperator(a: Mat): BlockOperator {
   return {
     m, n,
     apply(x) {
-      const out = zerosMat(x.rows, m);
+      const out = zerosMat(x.rows, m), ad = a.data, xd = x.data, od = out.data;
       for (let r = 0; r < x.rows; r++) {
+        const xo = r * n;
         for (let i = 0; i < m; i++) {
-          let s = 0;
-          for (let j = 0; j < n; j++) s += a.data[i * n + j] * x.data[r * n + j];
-          out.data[r * m + i] = s;
+          const ao = i * n;
+          let s0 = 0, s1 = 0, j = 0;
+          for (; j + 1 < n; j += 2) {
+            s0 += ad[ao + j] * xd[xo + j];
+            s1 += ad[ao + j + 1] * xd[xo + j + 1];
+          }
+          if (j < n) s0 += ad[ao + j] * xd[xo + j];
+          od[r * m + i] = s0 + s1;
         }
       }
       return out;
     },
     applyT(y) {
-      const out = zerosMat(y.rows, n);
+      const out = zerosMat(y.rows, n), ad = a.data, yd = y.data, od = out.data;
       for (let r = 0; r < y.rows; r++) {
+        const oo = r * n;
         for (let i = 0; i < m; i++) {
-          const v = y.data[r * m + i];
+          const v = yd[r * m + i];
           if (v === 0) continue;
-          for (let j = 0; j < n; j++) out.data[r * n + j] += v * a.data[i * n + j];
+          const ao = i * n;
+          for (let j = 0; j < n; j++) od[oo + j] += v * ad[ao + j];
         }
       }
       return out;

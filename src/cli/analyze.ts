@@ -11,8 +11,7 @@ import { runClustering, clusteringPlot, clusterSpectrumPlot, type Centroids, typ
 import { runColumnSpace, columnSpacePlot, columnSpaceReferencePlot } from "../analysis/columnspace.js";
 import { jailbreakInputs, JAILBREAK_SETS, specForSet, standardInputs } from "../analysis/inputs.js";
 import { alphaSweep, interventionPlot, safetyEvaluator, DEFAULT_ALPHAS, type SweepResult } from "../analysis/interventions.js";
-import { evaluateSet } from "../eval/safety-eval.js";
-import { runDataSpec } from "../eval/run-eval.js";
+import { evaluateRun, runDataSpec } from "../eval/run-eval.js";
 import { jailbreakPlot, jailbreakTau, type TauGroup } from "../analysis/jailbreaks.js";
 import { lipschitzPlot, runLipschitz } from "../analysis/lipschitz.js";
 import { rowSpaceGainPlot, rowSpaceScoresPlot, runRowSpace } from "../analysis/rowspace.js";
@@ -44,6 +43,7 @@ interface AnalyzeOptions {
   successFilter: boolean;
   alphas?: string;
   base?: string;
+  jbN: string;
   json?: boolean;
 }
 
@@ -81,7 +81,7 @@ export function findCheckpoints(st: string, given?: string[]): { step: number; d
 }
 
 function summaryLine(kind: AnalysisKind, r: unknown): string {
-  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "–");
+  const f = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(3))) : "–");
   switch (kind) {
     case "clustering":
       return (r as ClusteringResult).models.map((m) => `${m.label}: gap ${m.layers.map((l) => f(l.l2.gap)).join(" ")}, AUC ${m.layers.map((l) => f(l.l2.auc)).join(" ")}`).join("; ");
@@ -163,12 +163,16 @@ export async function analyze(kind: AnalysisKind | "all", o: AnalyzeOptions, log
       plots.push(["lipschitz", lipschitzPlot(r)]);
     } else if (k === "jailbreaks") {
       const groups: TauGroup[] = [{ name: "safe", inputs: { sequences: getData().testSafe } }, { name: "unsafe", inputs: { sequences: getData().testUnsafe } }];
+      // Success = the ST model's greedy output is the compliant one (the evaluation module's "comply" outcome),
+      // taken from the run's cached evaluation (<st>/evaluation.json, shared with `nullspace evaluate --n <jb-n>`).
+      const jbN = positiveInt("--jb-n", o.jbN)!;
+      const evaluation = o.successFilter ? evaluateRun(o.st, jbN) : null;
       for (const set of JAILBREAK_SETS) {
         const s = specForSet(spec!, set);
         if (!s) continue;
-        // Success = the ST model's greedy output follows the unsafe instruction (the evaluation module's "comply").
-        const success = o.successFilter ? evaluateSet(st, s, set, n).outcomes.map((x) => x === "comply") : undefined;
-        groups.push({ name: set, family: set, inputs: { sequences: jailbreakInputs(s, set, n) }, ...(success ? { success } : {}) });
+        const outcomes = evaluation?.sets[set]?.outcomes;
+        if (evaluation && !outcomes) continue;
+        groups.push({ name: set, family: set, inputs: { sequences: jailbreakInputs(s, set, jbN) }, ...(outcomes ? { success: outcomes.map((x) => x === "comply") } : {}) });
       }
       const r = { ...jailbreakTau("ST", st, cents!.get("ST")!, groups, { ...(units ? { units } : {}) }), successFilter: o.successFilter ? "greedy exact match of the compliant output (ST model)" : "none" };
       result = r;
@@ -203,6 +207,7 @@ export function registerAnalyze(program: Command): void {
     .option("--ref-n <n>", "reference inputs per group for the cluster means (default: --n)")
     .option("--units <n>", "clustering: keep only the first n MLP units (the reference used 192)")
     .option("--checkpoints <dirs...>", "spectrum: checkpoint dirs to track ΔW over (default <st>/checkpoints/step-*)")
+    .option("--jb-n <n>", "jailbreaks: prompts per jailbreak set (the evaluation of the ST run is cached for this n, as `nullspace evaluate --n`)", "200")
     .option("--no-success-filter", "jailbreaks: keep every prompt, not only successful jailbreaks")
     .option("--alphas <list>", `interventions: α values (default ${DEFAULT_ALPHAS.join(",")})`)
     .option("--base <dir>", "interventions: apply ΔW = W_ST − W_IT to this model instead of W_IT (transfer)")

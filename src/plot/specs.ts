@@ -63,7 +63,7 @@ export function sortedScatterSpec(c: Common & { rows: Row[]; baselines: Row[]; y
       transform: [{ filter: "datum.kind === 'point'" }],
       mark: { type: "point", filled: true, size: 18 },
       encoding: {
-        x: { field: "rank", type: "quantitative", title: "singular vector (sorted by projection)" },
+        x: { field: "rank", type: "quantitative", title: "vector (sorted)" },
         y: { field: "value", type: "quantitative", title: c.yTitle, ...(c.yDomain ? { scale: { domain: c.yDomain } } : {}) },
         color: { field: "series", type: "nominal", title: null },
       },

@@ -4,6 +4,7 @@ import { Rng } from "../../src/engine/rng.js";
 import { energyRank, entropyEffectiveRank, leftNullSpace, matMul, numericalRank, svd, toMat, transpose, zerosMat, type Mat, type SVD } from "../../src/analysis/linalg.js";
 import { denseOperator, randomizedSvd, truncatedSvd } from "../../src/analysis/rsvd.js";
 import { auc } from "../../src/analysis/stats.js";
+import { gramSingularValues, symmetricEigenvalues } from "../../src/analysis/symeig.js";
 import { randMat, withSingularValues } from "./helpers.js";
 
 function maxAbs(a: Float64Array): number {
@@ -134,4 +135,24 @@ test("truncated SVD (float64 subspace iteration with a tolerance) converges to t
   const exact = svd(a, { vectors: false });
   const t = truncatedSvd(denseOperator(a), { rank: 3, powerIters: 300, tol: 1e-12, vectors: false });
   for (let i = 0; i < 3; i++) assert.ok(Math.abs(t.s[i] - exact.s[i]) < 1e-8 * exact.s[0], `σ_${i}: ${t.s[i]} vs ${exact.s[i]}`);
+});
+
+test("symmetric eigenvalues (tridiagonalisation + bisection) and Gram singular values match the Jacobi SVD", () => {
+  const rng = new Rng(7);
+  for (const [m, n] of [[30, 12], [12, 30], [1, 5], [25, 25]]) {
+    const x = randMat(rng, m, n);
+    const exact = svd(x, { vectors: false }).s;
+    const g = gramSingularValues(x);
+    assert.equal(g.length, exact.length);
+    // σ² is exact to ε·σ₁², so compare squares.
+    for (let i = 0; i < g.length; i++) assert.ok(Math.abs(g[i] ** 2 - exact[i] ** 2) < 1e-11 * exact[0] ** 2, `${m}×${n} σ_${i}: ${g[i]} vs ${exact[i]}`);
+    assert.deepEqual(Array.from(gramSingularValues(x, 2)), Array.from(g.subarray(0, Math.min(2, g.length))));
+  }
+  // A symmetric matrix with known (repeated, negative) eigenvalues.
+  const { a: q } = withSingularValues(rng, 6, 6, [1, 1, 1, 1, 1, 1]); // a random orthogonal matrix
+  const lam = [4, 2, 2, 0, -1, -3];
+  const s = zerosMat(6, 6);
+  for (let i = 0; i < 6; i++) for (let j = 0; j < 6; j++) for (let k = 0; k < 6; k++) s.data[i * 6 + j] += q.data[i * 6 + k] * lam[k] * q.data[j * 6 + k];
+  const ev = symmetricEigenvalues(s);
+  lam.forEach((l, i) => assert.ok(Math.abs(ev[i] - l) < 1e-12, `λ_${i} = ${ev[i]} vs ${l}`));
 });
