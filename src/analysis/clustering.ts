@@ -219,5 +219,5 @@ export function clusteringPlot(r: ClusteringResult): VlSpec {
 export function clusterSpectrumPlot(r: ClusteringResult): VlSpec {
   const rows: Record<string, unknown>[] = [];
   for (const m of r.models) for (const s of m.layers) for (const g of ["safe", "unsafe"] as const) rows.push({ model: m.label, layer: s.layer, series: g, share: s.spectrum[g][0] ?? null });
-  return curvesSpec({ title: "Share of the top singular value (σ₁²/Σσ²) of each centred cluster", rows, x: "layer", y: "share", xTitle: "layer", yTitle: "σ₁² share", column: "model", yDomain: [0, 1] });
+  return curvesSpec({ title: "Share of the top singular value (σ₁²/Σσ²) of each centred cluster", rows, x: "layer", y: "share", xTitle: "layer", yTitle: "σ₁² share", column: "model", yDomain: [0, 1], xOrdinal: true });
 }

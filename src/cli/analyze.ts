@@ -18,6 +18,7 @@ import { rowSpaceGainPlot, rowSpaceScoresPlot, runRowSpace } from "../analysis/r
 import { runSpectrum, spectrumEvolution, spectrumEvolutionPlot, spectrumPlot } from "../analysis/spectrum.js";
 import { checkSameArchitecture } from "../analysis/weights.js";
 import type { ClusterData } from "../analysis/clustering.js";
+import type { SeqInput } from "../analysis/features.js";
 import type { DataSpec } from "../data/sample.js";
 import { writeJsonAtomic } from "../io/atomic.js";
 import { loadModel } from "../model/checkpoint.js";
@@ -147,7 +148,13 @@ export async function analyze(kind: AnalysisKind | "all", o: AnalyzeOptions, log
       result = r;
       plots.push(["columnspace", columnSpacePlot(r)], ["columnspace-reference", columnSpaceReferencePlot(r)]);
     } else if (k === "rowspace") {
-      const r = runRowSpace(it, st, { safe: getData().testSafe, unsafe: getData().testUnsafe });
+      // Jailbreak prompts (all of them, not only successful ones) as extra groups: is ΔW·a small for them?
+      const extra: Record<string, SeqInput[]> = {};
+      for (const set of JAILBREAK_SETS) {
+        const s = specForSet(spec!, set);
+        if (s) extra[set] = jailbreakInputs(s, set, positiveInt("--jb-n", o.jbN)!);
+      }
+      const r = runRowSpace(it, st, { safe: getData().testSafe, unsafe: getData().testUnsafe, extra });
       result = r;
       plots.push(["rowspace-gain", rowSpaceGainPlot(r)], ["rowspace-scores", rowSpaceScoresPlot(r)]);
     } else if (k === "spectrum") {
@@ -180,7 +187,7 @@ export async function analyze(kind: AnalysisKind | "all", o: AnalyzeOptions, log
     } else if (k === "interventions") {
       const alphas = o.alphas ? parseAlphas(o.alphas) : DEFAULT_ALPHAS;
       const base = o.base ? loadModel(o.base) : undefined;
-      const r = await alphaSweep(it, st, safetyEvaluator(spec!, n), { alphas, ...(base ? { base, label: `ΔW on ${o.base}` } : {}), onPoint: (p) => log(`  α ${p.alpha}: instruct ${p.instruct.toFixed(3)} null ${p.null.toFixed(3)} attack ${p.attack.toFixed(3)}`) });
+      const r = await alphaSweep(it, st, safetyEvaluator(spec!, positiveInt("--jb-n", o.jbN)!), { alphas, ...(base ? { base, label: `ΔW on ${o.base}` } : {}), onPoint: (p) => log(`  α ${p.alpha}: instruct ${p.instruct.toFixed(3)} null ${p.null.toFixed(3)} attack ${p.attack.toFixed(3)}`) });
       result = r;
       plots.push(["interventions", interventionPlot([r])]);
     }
@@ -207,7 +214,7 @@ export function registerAnalyze(program: Command): void {
     .option("--ref-n <n>", "reference inputs per group for the cluster means (default: --n)")
     .option("--units <n>", "clustering: keep only the first n MLP units (the reference used 192)")
     .option("--checkpoints <dirs...>", "spectrum: checkpoint dirs to track ΔW over (default <st>/checkpoints/step-*)")
-    .option("--jb-n <n>", "jailbreaks: prompts per jailbreak set (the evaluation of the ST run is cached for this n, as `nullspace evaluate --n`)", "200")
+    .option("--jb-n <n>", "items per evaluation set for jailbreak success (cached in <st>/evaluation.json, as `nullspace evaluate --n`) and for each α of interventions", "200")
     .option("--no-success-filter", "jailbreaks: keep every prompt, not only successful jailbreaks")
     .option("--alphas <list>", `interventions: α values (default ${DEFAULT_ALPHAS.join(",")})`)
     .option("--base <dir>", "interventions: apply ΔW = W_ST − W_IT to this model instead of W_IT (transfer)")

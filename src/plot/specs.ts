@@ -117,7 +117,7 @@ export function histogramSpec(c: Common & { rows: Row[]; xTitle: string }): VlSp
  * Curves against a numeric x (α, attack strength, training step, singular-value index).
  * Rows: { [x], [y], series, ...facets }.
  */
-export function curvesSpec(c: Common & { rows: Row[]; x: string; y: string; xTitle: string; yTitle: string; logY?: boolean; points?: boolean; yDomain?: [number, number] }): VlSpec {
+export function curvesSpec(c: Common & { rows: Row[]; x: string; y: string; xTitle: string; yTitle: string; logY?: boolean; points?: boolean; yDomain?: [number, number]; xOrdinal?: boolean }): VlSpec {
   const scale: VlSpec = {};
   if (c.logY) scale.type = "log";
   if (c.yDomain) scale.domain = c.yDomain;
@@ -125,7 +125,7 @@ export function curvesSpec(c: Common & { rows: Row[]; x: string; y: string; xTit
     {
       mark: { type: "line", point: c.points ?? true },
       encoding: {
-        x: { field: c.x, type: "quantitative", title: c.xTitle },
+        x: { field: c.x, type: c.xOrdinal ? "ordinal" : "quantitative", title: c.xTitle },
         y: { field: c.y, type: "quantitative", title: c.yTitle, ...(Object.keys(scale).length ? { scale } : {}) },
         color: { field: "series", type: "nominal", scale: groupColors(c.rows.map((r) => String(r.series))), title: null },
       },

@@ -21,7 +21,7 @@ test("nullspace analyze all: JSON + SVG + Vega-Lite spec per analysis; one-line 
     makeRun(itDir, it, "pretrain");
     makeRun(stDir, st, "safety");
     saveModel(join(stDir, "checkpoints", "step-5"), st, { writeConfig: false });
-    const r = runCli(["analyze", "all", "--it", itDir, "--st", stDir, "--n", "8", "--json"]);
+    const r = runCli(["analyze", "all", "--it", itDir, "--st", stDir, "--n", "8", "--jb-n", "8", "--json"]);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as Record<string, { json: string; plots: string[] }>;
     assert.deepEqual(Object.keys(out), ["clustering", "columnspace", "rowspace", "spectrum", "lipschitz", "jailbreaks"]);
@@ -35,7 +35,7 @@ test("nullspace analyze all: JSON + SVG + Vega-Lite spec per analysis; one-line 
     }
     assert.ok(out.spectrum.plots.some((p) => p.endsWith("spectrum-evolution.svg")));
     // Interventions (not part of "all") with the evaluation module as the metric.
-    const iv = runCli(["analyze", "interventions", "--it", itDir, "--st", stDir, "--n", "4", "--alphas", "0,2", "--out", join(root, "iv")]);
+    const iv = runCli(["analyze", "interventions", "--it", itDir, "--st", stDir, "--jb-n", "4", "--alphas", "0,2", "--out", join(root, "iv")]);
     assert.equal(iv.code, 0, iv.stderr);
     assert.match(iv.stdout, /α 2: instruct/);
     // User errors: one line, exit code 2.
