@@ -28,11 +28,16 @@ export function runDataSpec(dir: string): { seed: number; pcfgs: number[]; textL
   return { seed: d.seed, pcfgs: d.pcfgs, textLength: { min: d.text_length[0], max: d.text_length[1] } };
 }
 
-export function evaluateRun(dir: string, n: number, opts: { force?: boolean } = {}): SafetyEval {
+/** Cache key of an evaluation: the weights file's size and mtime, and the item count. */
+export function evalCacheKey(dir: string, n: number): string {
   const weights = join(dir, "model.safetensors");
   if (!existsSync(weights)) throw new UserError(`${dir}: no model.safetensors (is the run finished?)`);
   const st = statSync(weights);
-  const key = `${st.size}:${st.mtimeMs}:${n}`;
+  return `${st.size}:${st.mtimeMs}:${n}`;
+}
+
+export function evaluateRun(dir: string, n: number, opts: { force?: boolean } = {}): SafetyEval {
+  const key = evalCacheKey(dir, n);
   const cachePath = join(dir, "evaluation.json");
   if (!opts.force && existsSync(cachePath)) {
     try {

@@ -11,6 +11,7 @@ import { SafetySampler } from "../data/safety-data.js";
 import type { DataSpec } from "../data/sample.js";
 import { evaluateSafety, type SafetyEval } from "../eval/safety-eval.js";
 import { writeJsonAtomic } from "../io/atomic.js";
+import { evalCacheKey } from "../eval/run-eval.js";
 import { loadModel, readModelConfig, saveModel } from "../model/checkpoint.js";
 import { validateGPTConfig } from "../model/config.js";
 import type { GPT } from "../model/gpt.js";
@@ -107,7 +108,8 @@ export function runSafety(cfg: SafetyRunConfig, o: SafetyOptions): TrainSummary 
       },
     },
   });
-  if (evaluation) writeJsonAtomic(run.path("evaluation.json"), evaluation);
+  // Written with the cache key of the final weights, so `nullspace evaluate` at the same n reuses it.
+  if (evaluation) writeJsonAtomic(run.path("evaluation.json"), { ...(evaluation as SafetyEval), cache_key: evalCacheKey(o.out, cfg.eval.n) });
   writeJsonAtomic(run.path("summary.json"), { stage: "safety", method: cfg.method, lr_regime: cfg.lr_regime, from: cfg.from, steps: summary.steps, wall_seconds: summary.wallSeconds, tokens_per_s: summary.tokensPerSecond, final_loss: summary.finalLoss, eval: summary.lastEval });
   return { ...summary, model, evaluation };
 }
