@@ -32,9 +32,12 @@ export interface Centroids {
 }
 
 function columnMean(f: LayerFeatures, li: number): Float64Array {
-  const mu = new Float64Array(f.dim), d = f.data[li];
-  for (let i = 0; i < f.n; i++) for (let c = 0; c < f.dim; c++) mu[c] += d[i * f.dim + c];
-  for (let c = 0; c < f.dim; c++) mu[c] /= Math.max(1, f.n);
+  const dim = f.dim, mu = new Float64Array(dim), d = f.data[li];
+  for (let i = 0; i < f.n; i++) {
+    const o = i * dim;
+    for (let c = 0; c < dim; c++) mu[c] += d[o + c];
+  }
+  for (let c = 0; c < dim; c++) mu[c] /= Math.max(1, f.n);
   return mu;
 }
 
@@ -82,13 +85,14 @@ export function tau(f: LayerFeatures, c: Centroids, metric: TauMetric = "l2"): F
  * the eigenvalues of the Gram matrix of the smaller side (symeig.ts): exact to ε·σ₁², which is all a share needs.
  */
 export function clusterSpectrumShares(f: LayerFeatures, li: number, k = 5): number[] {
-  const mu = columnMean(f, li);
-  const x = zerosMat(f.n, f.dim);
+  const mu = columnMean(f, li), dim = f.dim, src = f.data[li];
+  const x = zerosMat(f.n, dim), xd = x.data;
   let total = 0;
   for (let i = 0; i < f.n; i++) {
-    for (let c = 0; c < f.dim; c++) {
-      const v = f.data[li][i * f.dim + c] - mu[c];
-      x.data[i * f.dim + c] = v;
+    const o = i * dim;
+    for (let c = 0; c < dim; c++) {
+      const v = src[o + c] - mu[c];
+      xd[o + c] = v;
       total += v * v;
     }
   }

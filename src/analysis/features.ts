@@ -97,7 +97,9 @@ export function extractFeatures(model: GPT, inputs: readonly SeqInput[], opts: F
   for (let i0 = 0; i0 < inputs.length; i0 += bs) {
     const chunk = inputs.slice(i0, i0 + bs);
     const B = chunk.length;
-    const valid = chunk.map((s) => s.tokens.length - 1); // the model reads all but the last token
+    // The model reads all but the last token; positions after the window cannot affect it (causal attention), so
+    // each row is cut at the end of its window and the batch at its longest cut row.
+    const valid = chunk.map((s) => Math.min(s.tokens.length - 1, s.start + window));
     const T = Math.max(1, ...valid);
     if (T > model.config.block_size) throw new RangeError(`features: sequence of ${T + 1} tokens exceeds block_size ${model.config.block_size} + 1`);
     const tokens = new Int32Array(B * T).fill(pad); // [B, T]

@@ -4,7 +4,7 @@
  * singular-value *shares* of activation clusters through the Gram matrix of the smaller side, where an absolute
  * error of ε·σ₁² in σ² is irrelevant (never for rank decisions: those use the Jacobi SVD).
  */
-import { FLOAT64_EPS, type Mat } from "./linalg.js";
+import { dot, FLOAT64_EPS, type Mat } from "./linalg.js";
 
 /** Reduces symmetric a (copied) to tridiagonal form; returns its diagonal d [n] and off-diagonal e [n − 1]. */
 export function tridiagonalize(a: Mat): { d: Float64Array; e: Float64Array } {
@@ -28,14 +28,22 @@ export function tridiagonalize(a: Mat): { d: Float64Array; e: Float64Array } {
     // Trailing block A22 ← H A22 H with H = I − β v vᵀ:  p = β A22 v, w = p − (β/2)(vᵀp) v, A22 −= v wᵀ + w vᵀ.
     let vp = 0;
     for (let i = k + 1; i < n; i++) {
-      let s = 0;
-      for (let j = k + 1; j < n; j++) s += A[i * n + j] * v[j];
-      p[i] = beta * s;
+      const o = i * n;
+      let s0 = 0, s1 = 0, j = k + 1;
+      for (; j + 1 < n; j += 2) {
+        s0 += A[o + j] * v[j];
+        s1 += A[o + j + 1] * v[j + 1];
+      }
+      if (j < n) s0 += A[o + j] * v[j];
+      p[i] = beta * (s0 + s1);
       vp += v[i] * p[i];
     }
     const K = (beta / 2) * vp;
     for (let i = k + 1; i < n; i++) p[i] -= K * v[i];
-    for (let i = k + 1; i < n; i++) for (let j = k + 1; j < n; j++) A[i * n + j] -= v[i] * p[j] + p[i] * v[j];
+    for (let i = k + 1; i < n; i++) {
+      const o = i * n, vi = v[i], pi = p[i];
+      for (let j = k + 1; j < n; j++) A[o + j] -= vi * p[j] + pi * v[j];
+    }
     A[(k + 1) * n + k] = alpha;
   }
   const d = new Float64Array(n);
@@ -95,17 +103,17 @@ export function gramSingularValues(x: Mat, count?: number): Float64Array {
   const k = Math.min(m, n), g = new Float64Array(k * k);
   if (m <= n) {
     // X Xᵀ [m, m]
-    for (let i = 0; i < m; i++) for (let j = i; j < m; j++) {
-      let s = 0;
-      for (let c = 0; c < n; c++) s += data[i * n + c] * data[j * n + c];
-      g[i * m + j] = g[j * m + i] = s;
-    }
+    for (let i = 0; i < m; i++) for (let j = i; j < m; j++) g[i * m + j] = g[j * m + i] = dot(data, data, n, i * n, j * n);
   } else {
     // Xᵀ X [n, n], accumulated row by row (contiguous).
-    for (let r = 0; r < m; r++) for (let i = 0; i < n; i++) {
-      const v = data[r * n + i];
-      if (v === 0) continue;
-      for (let j = i; j < n; j++) g[i * n + j] += v * data[r * n + j];
+    for (let r = 0; r < m; r++) {
+      const ro = r * n;
+      for (let i = 0; i < n; i++) {
+        const v = data[ro + i];
+        if (v === 0) continue;
+        const go = i * n;
+        for (let j = i; j < n; j++) g[go + j] += v * data[ro + j];
+      }
     }
     for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) g[i * n + j] = g[j * n + i];
   }
