@@ -3,10 +3,13 @@
  *
  *  attack.json                 the AttackResult (settings, rates, loss curve, per-item outcomes)
  *  attack-inputs.safetensors   the attacked inputs of the successful items (all items with saveAll):
- *    embeds   [S, T, C]  input token embeddings as the model reads them (positions are added by the model):
- *                        `$ ops * text [s1..sn] > out1 *^ out2` — the compliant continuation teacher-forced, as the
- *                        reference's x_unsafe_tgt, without its last `*^`. Rows of shorter texts are zero-padded at
- *                        the end (harmless: attention is causal; use `length`).
+ *    embeds   [S, T, C]  input embeddings of `$ ops * text [s1..sn] > out1 *^ out2` (the compliant continuation
+ *                        teacher-forced, as the reference's x_unsafe_tgt, without its last `*^`), with the attack's
+ *                        position ids folded in: a plain forward pass (the model adds positions 0..T−1) computes
+ *                        exactly what the attack computed. T may exceed the model's block: run it through
+ *                        modelForLength(model, T). Rows of shorter texts are zero-padded at the end (harmless:
+ *                        attention is causal; see `length`).
+ *    positions [T_max]   position ids the attack used per x position of the longest group (−1 = none).
  *    tokens   [S, T]     token ids, −1 at the slots, PAD (20) after `length`
  *    slots    [S, n]     slot positions;  eot [S]: position of `>` (window start for output-position features)
  *    index    [S]        item index in the set;  length [S]: valid positions;  success [S]: 1/0
@@ -43,7 +46,7 @@ export function writeAttackArtifacts(dir: string, out: AttackOutput, opts: { sav
   const delta = out.delta ? new Float32Array((r.universal ? 1 : S) * n * C) : null;
   picked.forEach(({ gi, b, r: row }, s) => {
     const g = out.groups[gi]!;
-    embeds.set(out.embeds[gi]!.subarray(b * g.T * C, (b + 1) * g.T * C), s * T * C);
+    embeds.set(out.plainEmbeds[gi]!.subarray(b * g.T * C, (b + 1) * g.T * C), s * T * C);
     for (let t = 0; t < g.T; t++) tokens[s * T + t] = g.tokens[b * g.T + t]!;
     g.slots.forEach((p, j) => {
       tokens[s * T + p] = -1;
@@ -58,7 +61,9 @@ export function writeAttackArtifacts(dir: string, out: AttackOutput, opts: { sav
     if (delta && !r.universal) delta.set(out.delta!.subarray(d * n * C, (d + 1) * n * C), s * n * C);
   });
   if (delta && r.universal) delta.set(out.delta!.subarray(0, n * C));
+  const longest = out.groups.reduce((a, g) => (g.T > a.T ? g : a), out.groups[0]!);
   const tensors: Record<string, TensorF32> = {
+    positions: { shape: [T], data: Float32Array.from(longest.positions) },
     embeds: { shape: [S, T, C], data: embeds },
     tokens: { shape: [S, T], data: tokens },
     slots: { shape: [S, n], data: slots },
@@ -69,7 +74,7 @@ export function writeAttackArtifacts(dir: string, out: AttackOutput, opts: { sav
   };
   if (slotTokens) tensors.slot_tokens = { shape: [S, n], data: slotTokens };
   if (delta) tensors.delta = { shape: [r.universal ? 1 : S, n, C], data: delta };
-  const meta: Record<string, string> = { method: r.method, tokens: String(n), steps: String(r.steps), universal: String(r.universal), ...(r.set ? { set: r.set } : {}), ...(r.model ? { model: r.model } : {}), ...(opts.meta ?? {}) };
+  const meta: Record<string, string> = { method: r.method, tokens: String(n), steps: String(r.steps), universal: String(r.universal), positions: r.positions, ...(r.set ? { set: r.set } : {}), ...(r.model ? { model: r.model } : {}), ...(opts.meta ?? {}) };
   writeSafetensors(join(dir, ATTACK_INPUTS), tensors, meta);
   return S;
 }
@@ -83,6 +88,7 @@ export interface AttackInputs {
   index: Int32Array;
   length: Int32Array;
   success: boolean[];
+  positions: Int32Array;
   delta?: Tensor;
   slotTokens?: Int32Array;
   meta: Record<string, string>;
@@ -101,7 +107,7 @@ export function readAttackInputs(dirOrFile: string): AttackInputs {
   const e = get("embeds");
   const out: AttackInputs = {
     embeds: new Tensor(e.data, e.shape), tokens: ints("tokens"), slots: ints("slots"), eot: ints("eot"), index: ints("index"),
-    length: ints("length"), success: Array.from(get("success").data, (v) => v === 1), meta: metadata,
+    length: ints("length"), positions: ints("positions"), success: Array.from(get("success").data, (v) => v === 1), meta: metadata,
   };
   const d = tensors.get("delta");
   if (d) out.delta = new Tensor(d.data, d.shape);

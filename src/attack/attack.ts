@@ -6,7 +6,7 @@ import type { EvalItem } from "../data/evalsets.js";
 import { wilson } from "../eval/safety-eval.js";
 import type { GPT } from "../model/gpt.js";
 import { UserError } from "../util/errors.js";
-import { modelForLength, vectorNorm } from "./embed.js";
+import { foldPositions, modelForLength, vectorNorm } from "./embed.js";
 import { gcgAttack } from "./gcg.js";
 import { buildGroups, chunkGroups } from "./layout.js";
 import { scoreGroup, type RowScore } from "./score.js";
@@ -39,7 +39,8 @@ export function runAttack(base: GPT, items: readonly EvalItem[], spec: AttackSpe
   checkOptions(base, spec);
   const N = items.length;
   const placeholder = spec.method === "gcg" ? spec.initToken : 0;
-  const groups = chunkGroups(buildGroups(items, spec.tokens, placeholder), spec.chunk);
+  if (spec.positions !== "keep" && spec.positions !== "shift") throw new UserError(`positions must be keep or shift, got ${String(spec.positions)}`);
+  const groups = chunkGroups(buildGroups(items, spec.tokens, placeholder, spec.positions), spec.chunk);
   const maxLen = Math.max(...groups.map((g) => g.T));
   const { model, extended } = modelForLength(base, maxLen);
   const wasFrozen = [...base.params.values()].map((t) => t.requiresGrad);
@@ -75,12 +76,13 @@ export function runAttack(base: GPT, items: readonly EvalItem[], spec: AttackSpe
     universal: spec.universal,
     seed: spec.seed,
     early_stop: spec.earlyStop,
+    positions: spec.positions,
     success: wilson(k((s) => s.success), N),
     refusal: wilson(k((s) => s.refused), N),
     token_acc: scores.reduce((a, s) => a + s.tokenAcc, 0) / N,
     teacher_exact: k((s) => s.teacherExact) / N,
     loss_curve: [...run.lossCurve, finalLoss],
-    extended_positions: extended,
+    extended_positions: extended && spec.positions === "shift",
     block_size: base.config.block_size,
     max_len: maxLen,
     attack_s: (t1 - t0) / 1000,
@@ -93,7 +95,8 @@ export function runAttack(base: GPT, items: readonly EvalItem[], spec: AttackSpe
   } else if (spec.method === "gcg" && "allowed" in run) {
     result.gcg = { topk: spec.topk, search_width: spec.searchWidth, init_token: spec.initToken, allowed_tokens: run.allowed.length };
   }
-  const output: AttackOutput = { result, groups, embeds: run.embeds };
+  const plainEmbeds = spec.positions === "shift" ? run.embeds : groups.map((g, gi) => foldPositions(model, run.embeds[gi]!, g.B, g.T, g.positions));
+  const output: AttackOutput = { result, groups, embeds: run.embeds, plainEmbeds };
   if ("delta" in run) output.delta = run.delta;
   if ("slotTokens" in run) output.slotTokens = run.slotTokens;
   return output;

@@ -4,6 +4,8 @@
  */
 import { Tensor, alloc, needsGrad, record } from "../engine/tensor.js";
 import { GPT } from "../model/gpt.js";
+import type { HookFn } from "../model/hooks.js";
+import { sinusoidalPositions } from "../model/params.js";
 import { UserError } from "../util/errors.js";
 
 export type AttackNorm = "l2" | "linf";
@@ -122,8 +124,57 @@ export function vectorNorm(v: Float32Array, o: number, C: number, norm: AttackNo
  */
 export function modelForLength(model: GPT, T: number): { model: GPT; extended: boolean } {
   if (T <= model.config.block_size) return { model, extended: false };
+  // Under "keep" positions the view is only needed to pass forward()'s length check; no new position is used.
   if (model.config.pos !== "pe") {
     throw new UserError(`attacked sequences need ${T} positions but the model has learned positions up to ${model.config.block_size}; use fewer tokens or shorter texts (--length)`);
   }
   return { model: new GPT({ ...model.config, block_size: T }, model.params), extended: true };
+}
+
+const tables = new WeakMap<Int32Array, { model: GPT; table: Float32Array }>();
+
+/**
+ * Position vectors [T, C] for position ids [T] (−1 → a zero vector): the sinusoidal table, or the learned wpe rows.
+ * Cached per ids array (attack groups keep theirs for the whole attack).
+ */
+export function positionTable(model: GPT, ids: Int32Array): Float32Array {
+  const hit = tables.get(ids);
+  if (hit && hit.model === model) return hit.table;
+  const C = model.config.n_embd;
+  let max = 0;
+  for (const id of ids) max = Math.max(max, id);
+  let src: Float32Array;
+  if (model.config.pos === "pe") src = sinusoidalPositions(max + 1, C);
+  else {
+    if (max >= model.config.block_size) throw new UserError(`position ${max} is beyond the learned positions (block_size ${model.config.block_size})`);
+    src = model.p("transformer.wpe.weight").data;
+  }
+  const table = alloc(ids.length * C);
+  ids.forEach((id, t) => {
+    if (id >= 0) table.set(src.subarray(id * C, id * C + C), t * C);
+  });
+  tables.set(ids, { model, table });
+  return table;
+}
+
+/** Forward hooks that make the model add the first T rows of `table` [≥T, C] instead of positions 0..T−1. */
+export function positionHooks(table: Float32Array, T: number, C: number): [string, HookFn][] {
+  return [["hook_pos_embed", () => new Tensor(table.subarray(0, T * C), [T, C])]];
+}
+
+/**
+ * Input embeddings [B, T, C] rewritten so that a plain forward pass (positions 0..T−1 added by the model, as the
+ * analyses run it) computes what the attack computed with its own position ids: e + table − default positions.
+ * The identity under "shift".
+ */
+export function foldPositions(model: GPT, embeds: Float32Array, B: number, T: number, ids: Int32Array): Float32Array {
+  const C = model.config.n_embd;
+  const table = positionTable(model, ids);
+  const def = model.config.pos === "pe" ? sinusoidalPositions(T, C) : model.p("transformer.wpe.weight").data;
+  const out = embeds.slice();
+  for (let t = 0; t < T; t++) {
+    if (ids[t] === t) continue;
+    for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) out[(b * T + t) * C + c] += table[t * C + c] - def[t * C + c];
+  }
+  return out;
 }

@@ -14,7 +14,7 @@ import { Rng } from "../engine/rng.js";
 import { Tensor, alloc, backward, clearTape, noGrad } from "../engine/tensor.js";
 import { BOS, EOS, EOT, PAD, SOT, STOP } from "../data/vocab.js";
 import type { GPT } from "../model/gpt.js";
-import { insertSoft } from "./embed.js";
+import { insertSoft, positionHooks, positionTable } from "./embed.js";
 import type { AttackGroup } from "./layout.js";
 import { groupLoss, teacherForced } from "./score.js";
 import type { GcgAttackOptions } from "./types.js";
@@ -57,7 +57,8 @@ function candidateLosses(model: GPT, g: AttackGroup, src: Int32Array, cand: Int3
       weights.set(g.weights.subarray(b * T, (b + 1) * T), i * T);
       for (let j = 0; j < n; j++) tokens[i * T + g.slots[j]!] = cand[(k0 + i) * n + j]!;
     }
-    const l = noGrad(() => rowWeightedSum(crossEntropy(model.forward({ tokens, B: kb, T }), targets).reshape([kb, T]), weights).data);
+    const hooks = positionHooks(positionTable(model, g.positions), T, model.config.n_embd);
+    const l = noGrad(() => rowWeightedSum(crossEntropy(model.forward({ tokens, B: kb, T }, { hooks }), targets).reshape([kb, T]), weights).data);
     out.set(l, k0);
   }
   return out;

@@ -1,7 +1,7 @@
 /** Embedding-space and discrete adversarial attacks (paper §5, Fig. 7): soft tokens, GCG, sweeps, artifacts. */
 export * from "./types.js";
-export { insertSoft, defaultEps, defaultLr, projectVector, stepVector, vectorNorm, modelForLength, type AttackNorm, type SoftOptimizer } from "./embed.js";
-export { buildGroups, chunkGroups, sliceGroup, type AttackGroup } from "./layout.js";
+export { insertSoft, positionTable, positionHooks, foldPositions, defaultEps, defaultLr, projectVector, stepVector, vectorNorm, modelForLength, type AttackNorm, type SoftOptimizer } from "./embed.js";
+export { buildGroups, chunkGroups, sliceGroup, type AttackGroup, type SlotPositions } from "./layout.js";
 export { groupLoss, teacherForced, greedyFromEmbeds, scoreGroup, type RowScore } from "./score.js";
 export { softAttack, type SoftRun } from "./soft.js";
 export { gcgAttack, allowedTokens, type GcgRun } from "./gcg.js";

@@ -31,6 +31,7 @@ export function loadRun(dir: string): { model: GPT; spec: DataSpec } {
 export function defaultAttackDir(runDir: string, set: string, spec: AttackSpec): string {
   let name = `${set}-${spec.method}-n${spec.tokens}-s${spec.steps}`;
   if (spec.universal) name += "-univ";
+  if (spec.positions === "shift") name += "-shift";
   if (spec.method === "soft") {
     if (spec.norm !== "l2") name += `-${spec.norm}`;
     if (spec.eps !== undefined) name += `-e${+spec.eps.toPrecision(4)}`;

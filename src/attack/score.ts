@@ -12,21 +12,13 @@ import { Tensor, alloc, noGrad } from "../engine/tensor.js";
 import type { GPT } from "../model/gpt.js";
 import { PAD } from "../data/vocab.js";
 import type { AttackGroup } from "./layout.js";
+import { positionHooks, positionTable } from "./embed.js";
 
 /** Per-item mean CE of the targets: embeds [B, T, C] → { perItem [B], logits [B, T, V] }. */
 export function groupLoss(model: GPT, g: AttackGroup, embeds: Tensor): { perItem: Tensor; logits: Tensor } {
-  const logits = model.forward({ embeds }); // [B, T, V]
+  const logits = model.forward({ embeds }, { hooks: positionHooks(positionTable(model, g.positions), g.T, model.config.n_embd) }); // [B, T, V]
   const nll = crossEntropy(logits, g.targets).reshape([g.B, g.T]); // [B, T], 0 where ignored
   return { perItem: rowWeightedSum(nll, g.weights), logits };
-}
-
-/** Per-item mean CE for token inputs (GCG candidates), without a tape: → [B]. */
-export function tokenLoss(model: GPT, g: AttackGroup, tokens: Int32Array): Float32Array {
-  return noGrad(() => {
-    const logits = model.forward({ tokens, B: g.B, T: g.T });
-    const nll = crossEntropy(logits, g.targets).reshape([g.B, g.T]);
-    return rowWeightedSum(nll, g.weights).data.slice();
-  });
 }
 
 /** Teacher-forced argmax agreement on the targets: per row token accuracy and exact match. logits [B, T, V]. */
@@ -52,21 +44,22 @@ export function teacherForced(g: AttackGroup, logits: Float32Array, V: number): 
 /**
  * Greedy generation from input embeddings: prompt [B, P, C] (soft vectors included) → `steps` ids per row
  * [B, steps]. Each generated token is appended as its wte row and the prefix is re-run (no KV cache; the
- * sequences are short, as in eval/generate.ts).
+ * sequences are short, as in eval/generate.ts). `positions` [≥ P+steps−1]: position ids (default 0, 1, …).
  */
-export function greedyFromEmbeds(model: GPT, prompt: Float32Array, B: number, P: number, steps: number): Int32Array {
+export function greedyFromEmbeds(model: GPT, prompt: Float32Array, B: number, P: number, steps: number, positions?: Int32Array): Int32Array {
   const C = model.config.n_embd, V = model.config.vocab_size;
   const w = model.p("transformer.wte.weight").data;
   const Tmax = P + steps - 1;
   const seq = alloc(B * Tmax * C); // [B, Tmax, C]
   for (let b = 0; b < B; b++) seq.set(prompt.subarray(b * P * C, (b + 1) * P * C), b * Tmax * C);
   const out = new Int32Array(B * steps);
+  const table = positions ? positionTable(model, positions) : null;
   noGrad(() => {
     for (let s = 0; s < steps; s++) {
       const cur = P + s;
       const x = alloc(B * cur * C);
       for (let b = 0; b < B; b++) x.set(seq.subarray(b * Tmax * C, (b * Tmax + cur) * C), b * cur * C);
-      const logits = model.forward({ embeds: new Tensor(x, [B, cur, C]) }).data; // [B, cur, V]
+      const logits = model.forward({ embeds: new Tensor(x, [B, cur, C]) }, table ? { hooks: positionHooks(table, cur, C) } : {}).data; // [B, cur, V]
       for (let b = 0; b < B; b++) {
         const o = (b * cur + cur - 1) * V;
         let best = 0, bv = -Infinity;
@@ -98,7 +91,7 @@ export function scoreGroup(model: GPT, g: AttackGroup, embeds: Float32Array): Ro
   const tf = teacherForced(g, logits.data, V);
   const prompt = alloc(g.B * g.P * C);
   for (let b = 0; b < g.B; b++) prompt.set(embeds.subarray(b * g.T * C, (b * g.T + g.P) * C), b * g.P * C);
-  const gen = greedyFromEmbeds(model, prompt, g.B, g.P, g.steps);
+  const gen = greedyFromEmbeds(model, prompt, g.B, g.P, g.steps, g.positions);
   const rows: RowScore[] = [];
   for (let b = 0; b < g.B; b++) {
     const out = gen.subarray(b * g.steps, (b + 1) * g.steps);

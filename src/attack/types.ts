@@ -1,7 +1,7 @@
 /** Options and results shared by the continuous (soft-token) and discrete (GCG) attacks. */
 import type { Rate } from "../eval/safety-eval.js";
 import type { AttackNorm, SoftOptimizer } from "./embed.js";
-import type { AttackGroup } from "./layout.js";
+import type { AttackGroup, SlotPositions } from "./layout.js";
 
 export type AttackMethod = "soft" | "gcg";
 
@@ -20,6 +20,8 @@ export interface CommonAttackOptions {
   earlyStop: boolean;
   /** Items per forward/backward batch. */
   chunk: number;
+  /** Position ids: "keep" (real tokens keep their clean positions, slots get none) or "shift" (the reference). */
+  positions: SlotPositions;
 }
 
 export interface SoftAttackOptions extends CommonAttackOptions {
@@ -47,8 +49,8 @@ export interface GcgAttackOptions extends CommonAttackOptions {
   allowSpecials: boolean;
 }
 
-export const softDefaults: SoftAttackOptions = { tokens: 2, steps: 10, universal: false, seed: 0, earlyStop: true, chunk: 128, norm: "l2", init: "zero", initStd: 0.01 };
-export const gcgDefaults: GcgAttackOptions = { tokens: 2, steps: 10, universal: false, seed: 0, earlyStop: true, chunk: 128, topk: 16, searchWidth: 32, initToken: 0, allowSpecials: false };
+export const softDefaults: SoftAttackOptions = { tokens: 2, steps: 10, universal: false, seed: 0, earlyStop: true, chunk: 128, positions: "keep", norm: "l2", init: "zero", initStd: 0.01 };
+export const gcgDefaults: GcgAttackOptions = { tokens: 2, steps: 10, universal: false, seed: 0, earlyStop: true, chunk: 128, positions: "keep", topk: 16, searchWidth: 32, initToken: 0, allowSpecials: false };
 
 export interface ItemResult {
   /** Index of the item in its evaluation set. */
@@ -80,6 +82,7 @@ export interface AttackResult {
   universal: boolean;
   seed: number;
   early_stop: boolean;
+  positions: SlotPositions;
   soft?: { eps: number; eps_default: number; norm: AttackNorm; optimizer: SoftOptimizer; lr: number; init: "zero" | number; init_std: number };
   gcg?: { topk: number; search_width: number; init_token: number; allowed_tokens: number };
   /** Greedy exact match of the compliant continuation (95% Wilson interval). */
@@ -90,7 +93,7 @@ export interface AttackResult {
   teacher_exact: number;
   /** Mean attack loss before each step, then after the last one (steps + 1 values, fewer on early stop). */
   loss_curve: number[];
-  /** The attacked sequences are longer than the trained block (sinusoidal positions extrapolated). */
+  /** "shift" made sequences longer than the trained block: sinusoidal positions past it were extrapolated. */
   extended_positions: boolean;
   block_size: number;
   max_len: number;
@@ -106,8 +109,10 @@ export interface AttackOutput {
   result: AttackResult;
   /** Batches as attacked; `rows` index the item list. */
   groups: AttackGroup[];
-  /** Final attacked input embeddings per batch, [B, T, C]. */
+  /** Final attacked input embeddings per batch, [B, T, C] (token embeddings, positions not included). */
   embeds: Float32Array[];
+  /** The same with the position ids folded in (foldPositions): for a plain forward pass with positions 0..T−1. */
+  plainEmbeds: Float32Array[];
   /** Soft: δ [D, n, C] with D = items (or 1 when universal). */
   delta?: Float32Array;
   /** GCG: slot tokens [D, n]. */

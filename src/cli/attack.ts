@@ -11,7 +11,7 @@ import { symbols, tokenId } from "../data/vocab.js";
 import { UserError } from "../util/errors.js";
 
 interface CommonFlags {
-  method: string; norm: string; optimizer?: string; lr?: string; init: string; universal?: boolean; seed: string;
+  method: string; positions: string; norm: string; optimizer?: string; lr?: string; init: string; universal?: boolean; seed: string;
   earlyStop: boolean; topk: string; searchWidth: string; initToken: string; allowSpecials?: boolean; n: string; length?: string; chunk: string; json?: boolean;
 }
 
@@ -40,7 +40,8 @@ const symbolArg = (name: string, v: string): number => {
 
 /** The attack spec from the shared flags (tokens and steps given separately). */
 function specFrom(f: CommonFlags, tokens: number, steps: number): AttackSpec {
-  const common = { tokens, steps, universal: !!f.universal, seed: intArg("seed", f.seed, 0, 2 ** 31), earlyStop: f.earlyStop, chunk: intArg("chunk", f.chunk, 1, 4096) };
+  if (f.positions !== "keep" && f.positions !== "shift") throw new UserError(`--positions must be keep or shift, got "${f.positions}"`);
+  const common = { tokens, steps, positions: f.positions as "keep" | "shift", universal: !!f.universal, seed: intArg("seed", f.seed, 0, 2 ** 31), earlyStop: f.earlyStop, chunk: intArg("chunk", f.chunk, 1, 4096) };
   if (f.method === "gcg") {
     return { method: "gcg", ...gcgDefaults, ...common, topk: intArg("topk", f.topk, 1, 59), searchWidth: intArg("search-width", f.searchWidth, 1, 4096), initToken: symbolArg("init-token", f.initToken), allowSpecials: !!f.allowSpecials };
   }
@@ -58,6 +59,7 @@ function specFrom(f: CommonFlags, tokens: number, steps: number): AttackSpec {
 function withCommonOptions(c: Command): Command {
   return c
     .option("--method <m>", "soft (embedding-space) | gcg (discrete tokens)", "soft")
+    .option("--positions <mode>", "keep: real tokens keep their clean positions, slots get none | shift: later tokens move n places (the reference)", "keep")
     .option("--norm <p>", "soft: budget ball, l2 | linf", "l2")
     .option("--optimizer <o>", "soft: normalized (paper) | signed (Schwinn); default by norm")
     .option("--lr <x>", "soft: step size (default 2ε/steps)")
@@ -97,7 +99,6 @@ export function registerAttack(program: Command): void {
     program
       .command("attack")
       .description("adversarial attack on a model: soft tokens in an ε ball (paper §5) or GCG tokens, before EOT; success = greedy compliant output")
-      .enablePositionalOptions()
       .option("--model <dir>", "run directory of the model to attack")
       .option("--set <name>", "evaluation set", "std_unsafe")
       .option("--tokens <n>", "inserted slots", String(softDefaults.tokens))
@@ -135,14 +136,21 @@ export function registerAttack(program: Command): void {
     attack
       .command("sweep")
       .description("success vs attack strength (slots × steps × ε) for one or more models; writes sweep.json and sweep.svg")
-      .requiredOption("--model <dirs>", "run directories, comma-separated (e.g. runs/ssft_S,runs/dpo_S,runs/unlearn_S)")
+      .option("--model <dirs>", "run directories, comma-separated (e.g. runs/ssft_S,runs/dpo_S,runs/unlearn_S)")
       .option("--set <names>", "evaluation sets, comma-separated", "std_unsafe")
       .option("--tokens <list>", "slot counts", "1,2,5,10")
       .option("--steps <list>", "step counts", "1,5,10")
       .option("--eps <list>", "soft: radii (numbers or multiples such as 0.5x,1x,2x)", "1x")
       .option("--out <dir>", "output directory (default <first model>/attacks/sweep-<method>)")
       .option("--save-inputs", "also save every point's attack artifacts under <out>/points/"),
-  ).action(async (f: CommonFlags & { model: string; set: string; tokens: string; steps: string; eps: string; out?: string; saveInputs?: boolean }) => {
+  ).action(async (own: CommonFlags & { model?: string; set: string; tokens: string; steps: string; eps: string; out?: string; saveInputs?: boolean }) => {
+    // commander gives `attack`'s own options (--model, --tokens, …) to the parent even after `sweep`: take those the
+    // user actually typed from the parent, and the sweep's defaults otherwise.
+    const merged: Record<string, unknown> = { ...own };
+    const parentOpts = attack.opts() as Record<string, unknown>;
+    for (const k of Object.keys(parentOpts)) if (attack.getOptionValueSource(k) === "cli") merged[k] = parentOpts[k];
+    const f = merged as unknown as typeof own;
+    if (!f.model) throw new UserError("attack sweep: --model <dirs> is required");
     const models = f.model.split(",").map((s) => s.trim()).filter(Boolean);
     const sets = f.set.split(",").map((s) => s.trim()).filter(Boolean);
     const base = specFrom(f, 1, 0);
