@@ -5,7 +5,8 @@
  *
  * Method (ours and the peer's alike): random inputs, one warm-up call, then `repeats` runs; a run times a
  * loop of enough calls to last ≥ ~20 ms (small sizes are µs-scale, below timer noise), and the reported
- * figure is the median run's time per call. The machine may be shared: `loadavg` says how busy it was.
+ * figure is the median run's time per call. Ours and the peer alternate shape by shape so that both see
+ * about the same load on a shared machine; `machine.loadavg_*` says how busy it was.
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -209,31 +210,21 @@ function runPeerNumpy(shapes: MatmulShape[], repeats: number, env: NodeJS.Proces
   return JSON.parse(r.stdout) as PeerRaw;
 }
 
-function measurePeer(shapes: MatmulShape[], repeats: number, threads: number): { peer: Record<string, unknown> | null; reason?: string } {
+interface PeerRunner {
+  via: string;
+  run(shapes: MatmulShape[]): PeerRaw | string;
+}
+
+/** Finds a way to time OpenBLAS (C timer first, numpy second), or says why there is none. */
+function preparePeer(repeats: number, threads: number): PeerRunner | string {
   // Same thread count as ours, for a like-for-like comparison.
   const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
-  let raw: PeerRaw | string = runPeerC(shapes, repeats, env);
-  let via = "cblas_sgemm through dlopen (C timer compiled on the fly)";
-  if (typeof raw === "string") {
-    const why = raw;
-    raw = runPeerNumpy(shapes, repeats, env);
-    via = "numpy float32 matmul";
-    if (typeof raw === "string") return { peer: null, reason: `OpenBLAS unavailable: ${why}; ${raw}` };
-  }
-  const timings = raw.results.map((x, i): MatmulTiming => {
-    const s = shapes[i];
-    return { gflops_median: round((2 * s.m * s.n * s.k) / (x.ms * 1e6), 1), ms_median: round(x.ms, 4), runs: repeats };
-  });
-  return {
-    peer: {
-      name: raw.config ? raw.config.trim() : raw.library,
-      library: raw.library,
-      core: raw.core || undefined,
-      via,
-      threads: raw.threads ?? threads,
-      timings,
-    },
-  };
+  const probe: MatmulShape[] = [{ name: "probe", m: 8, n: 8, k: 8, transA: false, transB: false }];
+  const c = runPeerC(probe, 1, env);
+  if (typeof c !== "string") return { via: "cblas_sgemm through dlopen (C timer compiled on the fly)", run: (s) => runPeerC(s, repeats, env) };
+  const py = runPeerNumpy(probe, 1, env);
+  if (typeof py !== "string") return { via: "numpy float32 matmul", run: (s) => runPeerNumpy(s, repeats, env) };
+  return `OpenBLAS unavailable: ${c}; ${py}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -249,25 +240,42 @@ export async function benchMatmul(opts: BenchMatmulOptions = {}): Promise<Record
   const all = [...sizes.map(square), ...shapes];
 
   const load0 = loadavg()[0];
-  const ours = all.map((s) => timeShape(be, s, repeats));
-  const peer = opts.peer === false ? { peer: null, reason: "disabled (--no-peer)" } : measurePeer(all, repeats, threads);
+  const runner = opts.peer === false ? "disabled (--no-peer)" : preparePeer(repeats, threads);
+  // Ours and the peer alternate shape by shape, so on a shared machine both see about the same load.
+  const ours: MatmulTiming[] = [];
+  const theirs: MatmulTiming[] = [];
+  let peerRaw: PeerRaw | null = null;
+  let reason = typeof runner === "string" ? runner : "";
+  for (const s of all) {
+    ours.push(timeShape(be, s, repeats));
+    if (typeof runner === "string" || reason) continue;
+    const r = runner.run([s]);
+    if (typeof r === "string") { reason = `peer failed on ${s.name}: ${r}`; continue; }
+    peerRaw = r;
+    theirs.push({ gflops_median: round((2 * s.m * s.n * s.k) / (r.results[0].ms * 1e6), 1), ms_median: round(r.results[0].ms, 4), runs: repeats });
+  }
 
   const split = (t: MatmulTiming[]) => ({
     sizes: sizes.map((n, i) => ({ n, ...t[i] })),
     shapes: shapes.map((s, i) => ({ ...s, ...t[sizes.length + i] })),
   });
-  let peerOut: Record<string, unknown> | null = null;
-  if (peer.peer) {
-    const { timings, ...rest } = peer.peer as { timings: MatmulTiming[] };
-    peerOut = { ...rest, ...split(timings) };
-  }
+  const peer = !reason && peerRaw && typeof runner !== "string"
+    ? {
+        name: peerRaw.config ? peerRaw.config.trim() : peerRaw.library,
+        library: peerRaw.library,
+        core: peerRaw.core || undefined,
+        via: runner.via,
+        threads: peerRaw.threads ?? threads,
+        ...split(theirs),
+      }
+    : null;
   return {
     backend: be.name,
     threads,
     simd: info?.simd ?? "js",
     ...split(ours),
-    peer: peerOut,
-    ...(peerOut ? {} : { peer_reason: peer.reason }),
+    peer,
+    ...(peer ? {} : { peer_reason: reason }),
     machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? "", loadavg_1m_before: round(load0, 2), loadavg_1m_after: round(loadavg()[0], 2) },
   };
 }
