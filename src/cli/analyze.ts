@@ -22,7 +22,6 @@ import type { SeqInput } from "../analysis/features.js";
 import type { DataSpec } from "../data/sample.js";
 import { writeJsonAtomic } from "../io/atomic.js";
 import { loadModel } from "../model/checkpoint.js";
-import type { GPT } from "../model/gpt.js";
 import { writePlot, type VlSpec } from "../plot/render.js";
 import { UserError } from "../util/errors.js";
 
