@@ -6,7 +6,7 @@
  * attention means padding never changes the activations at earlier positions, so no mask is needed; the window is
  * clipped to each sequence's own valid positions, and only those are averaged.
  */
-import { Tensor, noGrad } from "../engine/tensor.js";
+import { Tensor, alloc, noGrad } from "../engine/tensor.js";
 import type { GPT } from "../model/gpt.js";
 import { PAD } from "../data/vocab.js";
 
@@ -114,7 +114,8 @@ export function extractFeatures(model: GPT, inputs: readonly SeqInput[], opts: F
 
 /**
  * Features of input-embedding tensors (adversarial soft-token inputs from the attack module): embeds [B, T, C]
- * token embeddings (positions are added by the model), starts[b] = window start of row b. All T positions valid.
+ * token embeddings (positions are added by the model), starts[b] = window start of row b. All T positions valid
+ * (the attack module zero-pads shorter rows at the end, which causal attention ignores).
  */
 export function extractFeaturesFromEmbeds(model: GPT, embeds: Tensor, starts: ArrayLike<number>, opts: FeatureOptions): LayerFeatures {
   const { layers, names, window } = resolve(model, opts);
@@ -124,9 +125,13 @@ export function extractFeaturesFromEmbeds(model: GPT, embeds: Tensor, starts: Ar
   const bs = opts.batchSize ?? 64;
   for (let i0 = 0; i0 < B; i0 += bs) {
     const nb = Math.min(bs, B - i0);
-    const part = new Tensor(embeds.data.slice(i0 * T * C, (i0 + nb) * T * C), [nb, T, C]);
-    const { cache } = noGrad(() => model.runWithCache({ embeds: part }, { namesFilter: names }));
-    pool(cache, names, Array.from({ length: nb }, (_, b) => starts[i0 + b]), new Array<number>(nb).fill(T), window, opts.units, out, i0);
+    const st = Array.from({ length: nb }, (_, b) => starts[i0 + b]);
+    // As for tokens: positions after the last window end cannot matter (causal), so rows are cut there. [nb, Tc, C]
+    const Tc = Math.min(T, Math.max(...st) + window);
+    const data = alloc(nb * Tc * C);
+    for (let b = 0; b < nb; b++) data.set(embeds.data.subarray((i0 + b) * T * C, (i0 + b) * T * C + Tc * C), b * Tc * C);
+    const { cache } = noGrad(() => model.runWithCache({ embeds: new Tensor(data, [nb, Tc, C]) }, { namesFilter: names }));
+    pool(cache, names, st, new Array<number>(nb).fill(Tc), window, opts.units, out, i0);
   }
   return out;
 }
