@@ -12,6 +12,8 @@ export class Tensor {
   data: Float32Array;
   grad: Float32Array | null = null;
   requiresGrad: boolean;
+  /** Created inside a step arena: its gradient may come from the pool too. */
+  private readonly shortLived: boolean;
 
   constructor(data: Float32Array, shape: readonly number[], requiresGrad = false) {
     const size = shape.reduce((a, b) => a * b, 1);
@@ -20,11 +22,12 @@ export class Tensor {
     this.shape = shape.slice();
     this.size = size;
     this.requiresGrad = requiresGrad;
+    this.shortLived = inArena();
   }
 
   /** The gradient buffer, allocated (zeros) on first use. */
   gradBuffer(): Float32Array {
-    if (!this.grad) this.grad = alloc(this.size);
+    if (!this.grad) this.grad = this.shortLived ? alloc(this.size) : fresh(this.size);
     return this.grad;
   }
 
@@ -77,9 +80,55 @@ export class Tensor {
 
 let float64Mode = false;
 
+/**
+ * Step arenas. Freshly allocated typed arrays cost page faults on first touch, which dominated a training step
+ * (a 6 MB activation: ~4 ms of faults vs ~1 ms of compute). Inside `withArena`, buffers come from a pool of
+ * same-sized arrays released by the previous arena, so a training step reuses the previous step's memory.
+ * Only tensors created inside the arena use it (their data and grads); parameters and other long-lived tensors
+ * are created outside and keep their own memory.
+ */
+let arena: Float32Array[] | null = null;
+let arenaGen = 0;
+const pool = new Map<number, { free: Float32Array[]; lastGen: number }>();
+
+function fresh(n: number): Float32Array {
+  return float64Mode ? (new Float64Array(n) as unknown as Float32Array) : new Float32Array(n);
+}
+
 /** A zeroed buffer of n elements (Float32Array; Float64Array inside withFloat64). */
 export function alloc(n: number): Float32Array {
-  return float64Mode ? (new Float64Array(n) as unknown as Float32Array) : new Float32Array(n);
+  if (!arena || float64Mode) return fresh(n);
+  const entry = pool.get(n);
+  let buf = entry?.free.pop();
+  if (buf) buf.fill(0);
+  else buf = new Float32Array(n);
+  if (entry) entry.lastGen = arenaGen;
+  else pool.set(n, { free: [], lastGen: arenaGen });
+  arena.push(buf);
+  return buf;
+}
+
+/** True while an arena is open (tensors made now are short-lived). */
+export function inArena(): boolean {
+  return arena !== null;
+}
+
+/**
+ * Runs fn with pooled allocation. Every buffer allocated inside is returned to the pool when fn returns, so
+ * nothing created inside may be used afterwards: read scalars (loss.item()) before leaving.
+ */
+export function withArena<T>(fn: () => T): T {
+  if (arena) return fn();
+  arena = [];
+  arenaGen++;
+  try {
+    return fn();
+  } finally {
+    for (const b of arena) pool.get(b.length)!.free.push(b);
+    arena = null;
+    // Sizes unused for a few steps (variable sequence lengths) are dropped so the pool stays one step's worth.
+    for (const [n, e] of pool) if (arenaGen - e.lastGen > 4) pool.delete(n);
+  }
 }
 
 /** Runs fn with float64 storage. The caller must select the js backend (native kernels are float32-only). */

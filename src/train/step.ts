@@ -3,7 +3,7 @@
  * benchmarks share it, so what is benchmarked is what trains.
  */
 import { AdamW, clipGradNorm } from "../engine/optim.js";
-import { backward, clearTape, type Tensor } from "../engine/tensor.js";
+import { backward, clearTape, withArena, type Tensor } from "../engine/tensor.js";
 import type { GPT } from "../model/gpt.js";
 
 export interface StepResult {
@@ -18,10 +18,13 @@ export interface StepResult {
 export function optimStep(model: GPT, opt: AdamW, lr: number, clip: number, lossFn: () => Tensor): StepResult {
   opt.zeroGrad();
   clearTape();
-  const loss = lossFn();
-  backward(loss);
-  const params = [...model.params.values()];
-  const gradNorm = clipGradNorm(params, clip > 0 ? clip : Infinity); // clip ≤ 0: measure only
-  opt.update(lr);
-  return { loss: loss.item(), gradNorm };
+  // Activations and their gradients live only for this step: pool them (see withArena).
+  return withArena(() => {
+    const loss = lossFn();
+    backward(loss);
+    const params = [...model.params.values()];
+    const gradNorm = clipGradNorm(params, clip > 0 ? clip : Infinity); // clip ≤ 0: measure only
+    opt.update(lr);
+    return { loss: loss.item(), gradNorm };
+  });
 }
