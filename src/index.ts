@@ -13,3 +13,5 @@ export * from "./safety/losses.js";
 export * from "./eval/safety-eval.js";
 export * from "./eval/pretrain-eval.js";
 export * from "./eval/generate.js";
+export * as analysis from "./analysis/index.js";
+export * as plot from "./plot/index.js";

@@ -1,9 +1,8 @@
 /** `nullspace safety-finetune`: SSFT, DPO or unlearning from a checkpoint. */
 import type { Command } from "commander";
 import { checkPreset } from "../stages/presets.js";
-import { checkMethod, checkRegime, resolveSafetyConfig, runSafety } from "../stages/safety.js";
+import { checkMethod, checkRegime, overrideSafetyConfig, resolveSafetyConfig, runSafety } from "../stages/safety.js";
 import { safetyPreset } from "../stages/safety-presets.js";
-import { applyOverrides } from "../config/overrides.js";
 import { collect, mdTable, parseSeed } from "./runargs.js";
 
 export function registerSafety(program: Command): void {
@@ -25,7 +24,7 @@ export function registerSafety(program: Command): void {
       let base = safetyPreset(checkPreset(opts.preset));
       const seed = parseSeed(opts.seed);
       if (seed !== undefined) base = { ...base, seed, data: { ...base.data, seed } };
-      const cfg = applyOverrides(resolveSafetyConfig(base, method, regime, opts.from), opts.set);
+      const cfg = overrideSafetyConfig(resolveSafetyConfig(base, method, regime, opts.from), opts.set);
       const out = opts.out ?? `runs/${method}_${regime}`;
       const r = runSafety(cfg, { out, resume: !!opts.resume, quiet: opts.quiet });
       const ev = r.lastEval ?? {};

@@ -11,7 +11,7 @@ import type { SafetyEval } from "../eval/safety-eval.js";
 import { METHODS, type Method } from "../safety/losses.js";
 import { pretrainPreset, type PresetName } from "../stages/presets.js";
 import { runPretrain } from "../stages/pretrain.js";
-import { resolveSafetyConfig, runSafety } from "../stages/safety.js";
+import { overrideSafetyConfig, resolveSafetyConfig, runSafety } from "../stages/safety.js";
 import { safetyPreset, type LrRegime } from "../stages/safety-presets.js";
 import { markDone, markRunning, prepareStage, stageHash, type StageRecord } from "./stages.js";
 
@@ -74,7 +74,7 @@ export function trainingStages(o: ReproduceOptions, seed: number, timings: Stage
     const name = `${method}_${regime}`;
     const dir = join(root, name);
     const sp = safetyPreset(o.preset);
-    const cfg = applyOverrides(resolveSafetyConfig({ ...sp, seed, data: { ...sp.data, seed } }, method, regime, ptDir), o.safetySets);
+    const cfg = overrideSafetyConfig(resolveSafetyConfig({ ...sp, seed, data: { ...sp.data, seed } }, method, regime, ptDir), o.safetySets);
     runStage(dir, name, stageHash(cfg, [ptHash]), (resume) => void runSafety(cfg, { out: dir, resume, quiet: o.quiet }), timings, seed, next(name));
     dirs[name] = dir;
   }

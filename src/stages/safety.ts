@@ -18,6 +18,7 @@ import type { GPT } from "../model/gpt.js";
 import { safetyLoss, METHODS, type Method } from "../safety/losses.js";
 import { train, type TrainSummary } from "../train/trainer.js";
 import { UserError } from "../util/errors.js";
+import { applyOverrides } from "../config/overrides.js";
 import { firstDifference, openRun } from "./common.js";
 import { validateDataConfig, validateTrainConfig } from "./presets.js";
 import type { LrRegime, SafetyRunConfig } from "./safety-presets.js";
@@ -43,6 +44,17 @@ export function resolveSafetyConfig(base: Omit<SafetyRunConfig, "method" | "lr_r
   const model = readModelConfig(from);
   const lr = base.lrs[regime];
   return { ...base, method, lr_regime: regime, from, model, train: { ...base.train, lr, min_lr: lr / 100 } };
+}
+
+/**
+ * Applies --set overrides to a resolved config. The learning rate follows the regime (`lrs.M` / `lrs.S`), so an
+ * override of `lrs.*` moves `train.lr` (and `train.min_lr` = lr/100) unless those are set explicitly.
+ */
+export function overrideSafetyConfig(cfg: SafetyRunConfig, sets: readonly string[]): SafetyRunConfig {
+  const out = applyOverrides(cfg, sets);
+  const has = (k: string) => sets.some((s) => s.trim().startsWith(`${k}=`));
+  const lr = has("train.lr") ? out.train.lr : out.lrs[out.lr_regime];
+  return { ...out, train: { ...out.train, lr, min_lr: has("train.min_lr") ? out.train.min_lr : lr / 100 } };
 }
 
 export function checkSafetyConfig(cfg: SafetyRunConfig): void {
@@ -88,9 +100,10 @@ export function runSafety(cfg: SafetyRunConfig, o: SafetyOptions): TrainSummary 
   let evaluation: SafetyEval | null = null;
   const summary = train({
     run, model, config: cfg.train, resume: o.resume, label: `${cfg.method}_${cfg.lr_regime}`, quiet: o.quiet,
-    onCheckpoint: (step) => {
-      if (cfg.history_interval > 0 && step % cfg.history_interval === 0) saveModel(join(o.out, "checkpoints", `step-${step}`), model, { writeConfig: false });
-      o.onCheckpoint?.(step);
+    onCheckpoint: o.onCheckpoint,
+    onStepEnd: (done) => {
+      // Weight history for the ΔW-spectrum-over-training analysis.
+      if (cfg.history_interval > 0 && done % cfg.history_interval === 0) saveModel(join(o.out, "checkpoints", `step-${done}`), model, { writeConfig: false });
     },
     task: {
       loss(step) {

@@ -36,6 +36,8 @@ export interface TrainOptions {
   quiet?: boolean;
   /** Called after a checkpoint is on disk (tests use it to simulate a kill). */
   onCheckpoint?: (step: number) => void;
+  /** Called after every optimisation step with the number of completed steps (e.g. to keep weight history). */
+  onStepEnd?: (done: number) => void;
 }
 
 export interface TrainSummary {
@@ -89,6 +91,7 @@ export function train(o: TrainOptions): TrainSummary {
       winT = now;
       o.run.appendMetrics({ step, loss: r.loss, lr, grad_norm: r.gradNorm, tokens_per_s: Math.round(tokPerS), ...extra });
     }
+    o.onStepEnd?.(done);
     if (c.eval_interval > 0 && done % c.eval_interval === 0 && done !== c.max_iters) doEval(step);
     if (done === c.max_iters) doEval(step);
     if ((c.ckpt_interval > 0 && done % c.ckpt_interval === 0) || done === c.max_iters) {
