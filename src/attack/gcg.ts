@@ -15,7 +15,8 @@ import { Tensor, alloc, backward, clearTape, noGrad } from "../engine/tensor.js"
 import { BOS, EOS, EOT, PAD, SOT, STOP } from "../data/vocab.js";
 import type { GPT } from "../model/gpt.js";
 import { insertSoft, positionHooks, positionTable } from "./embed.js";
-import type { AttackGroup } from "./layout.js";
+import { selectRows, type AttackGroup } from "./layout.js";
+import { activeRows } from "./soft.js";
 import { groupLoss, teacherForced } from "./score.js";
 import type { GcgAttackOptions } from "./types.js";
 
@@ -88,10 +89,18 @@ export function gcgAttack(model: GPT, groups: readonly AttackGroup[], N: number,
   const done = new Uint8Array(N), stepsUsed = new Int32Array(N);
   const lossCurve: number[] = [];
   const rowToks = (g: AttackGroup) => (o.universal ? toks.slice() : Int32Array.from(g.rows.flatMap((r) => Array.from(toks.subarray(r * n, (r + 1) * n)))));
+  const lastLoss = new Float64Array(N);
   for (let step = 0; step < o.steps; step++) {
     const grad = alloc(D * n * C), cur = new Float64Array(D);
     let total = 0, solved = 0;
-    for (const g of groups) {
+    for (let r = 0; r < N; r++) if (done[r]) {
+      total += lastLoss[r]!;
+      solved++;
+    }
+    for (const full of groups) {
+      const active = o.universal ? null : activeRows(full, done);
+      if (active && active.length === 0) continue;
+      const g = active && active.length < full.B ? selectRows(full, active) : full;
       const t = rowToks(g);
       const leaf = new Tensor(slotEmbeds(w, t, C), [o.universal ? 1 : g.B, n, C], true);
       let perItem: Tensor, logits: Tensor;
@@ -109,6 +118,7 @@ export function gcgAttack(model: GPT, groups: readonly AttackGroup[], N: number,
       const { exact } = teacherForced(g, logits.data, V);
       g.rows.forEach((r, b) => {
         total += perItem.data[b];
+        lastLoss[r] = perItem.data[b];
         cur[o.universal ? 0 : r] += o.universal ? perItem.data[b] / N : perItem.data[b];
         if (exact[b]) solved++;
         if (o.earlyStop && !o.universal && exact[b]) done[r] = 1;

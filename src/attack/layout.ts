@@ -91,19 +91,28 @@ export function buildGroups(items: readonly EvalItem[], n: number, placeholder =
   return groups;
 }
 
-/** Rows [b0, b0+nb) of a group as a smaller group (bounded batches). */
-export function sliceGroup(g: AttackGroup, b0: number, nb: number): AttackGroup {
+/** The rows bs of a group as a smaller group (bounded batches, or the items still being attacked). */
+export function selectRows(g: AttackGroup, bs: readonly number[]): AttackGroup {
   const { T, steps } = g;
+  const pick = <A extends Int32Array | Float32Array>(src: A, w: number): A => {
+    const out = new (src.constructor as { new (n: number): A })(bs.length * w);
+    bs.forEach((b, i) => out.set(src.subarray(b * w, (b + 1) * w), i * w));
+    return out;
+  };
   return {
     ...g,
-    rows: g.rows.slice(b0, b0 + nb),
-    B: nb,
-    tokens: g.tokens.slice(b0 * T, (b0 + nb) * T),
-    targets: g.targets.slice(b0 * T, (b0 + nb) * T),
-    weights: g.weights.slice(b0 * T, (b0 + nb) * T),
-    compliant: g.compliant.slice(b0 * steps, (b0 + nb) * steps),
-    refusal: g.refusal.slice(b0 * steps, (b0 + nb) * steps),
+    rows: bs.map((b) => g.rows[b]!),
+    B: bs.length,
+    tokens: pick(g.tokens, T),
+    targets: pick(g.targets, T),
+    weights: pick(g.weights, T),
+    compliant: pick(g.compliant, steps),
+    refusal: pick(g.refusal, steps),
   };
+}
+
+export function sliceGroup(g: AttackGroup, b0: number, nb: number): AttackGroup {
+  return selectRows(g, Array.from({ length: nb }, (_, i) => b0 + i));
 }
 
 /** Splits every group into batches of at most `chunk` rows. */

@@ -11,7 +11,7 @@ import { Rng } from "../engine/rng.js";
 import { Tensor, alloc, backward, clearTape, noGrad } from "../engine/tensor.js";
 import type { GPT } from "../model/gpt.js";
 import { defaultEps, defaultLr, insertSoft, projectVector, stepVector, type SoftOptimizer } from "./embed.js";
-import type { AttackGroup } from "./layout.js";
+import { selectRows, type AttackGroup } from "./layout.js";
 import { groupLoss, teacherForced } from "./score.js";
 import type { SoftAttackOptions } from "./types.js";
 
@@ -64,14 +64,24 @@ export function softAttack(model: GPT, groups: readonly AttackGroup[], N: number
   const done = new Uint8Array(N), stepsUsed = new Int32Array(N);
   const lossCurve: number[] = [];
   const V = model.config.vocab_size;
+  const lastLoss = new Float64Array(N); // per item, from its last forward pass (frozen items keep theirs)
   for (let step = 0; step < o.steps; step++) {
     grad.fill(0);
-    let total = 0, solved = 0;
-    groups.forEach((g, gi) => {
+    let total = 0, solved = 0, frozenLoss = 0;
+    for (let r = 0; r < N; r++) if (done[r]) {
+      frozenLoss += lastLoss[r]!;
+      solved++;
+    }
+    groups.forEach((full, gi) => {
+      // Items already solved (early stop) leave the batch: their δ is frozen, so their loss is not needed.
+      const active = o.universal ? null : activeRows(full, done);
+      if (active && active.length === 0) return;
+      const g = active && active.length < full.B ? selectRows(full, active) : full;
+      const cl = g === full ? clean[gi]! : gatherRows(clean[gi]!, active!, g.T * C);
       const leaf = deltaLeaf(delta, g, o.universal, nC);
       let perItem: Tensor, logits: Tensor;
       try {
-        const emb = insertSoft(clean[gi]!, g.B, g.T, g.slots, base, leaf); // [B, T, C]
+        const emb = insertSoft(cl, g.B, g.T, g.slots, base, leaf); // [B, T, C]
         ({ perItem, logits } = groupLoss(model, g, emb));
         backward(o.universal ? scale(sum(perItem), 1 / N) : sum(perItem));
       } catch (e) {
@@ -81,7 +91,10 @@ export function softAttack(model: GPT, groups: readonly AttackGroup[], N: number
       const lg = leaf.grad!;
       if (o.universal) for (let i = 0; i < nC; i++) grad[i] += lg[i];
       else g.rows.forEach((r, b) => grad.set(lg.subarray(b * nC, (b + 1) * nC), r * nC));
-      for (let b = 0; b < g.B; b++) total += perItem.data[b];
+      g.rows.forEach((r, b) => {
+        total += perItem.data[b];
+        lastLoss[r] = perItem.data[b];
+      });
       // Teacher-forced exact match of the current input = greedy success (see score.ts).
       const { exact } = teacherForced(g, logits.data, V);
       g.rows.forEach((r, b) => {
@@ -89,7 +102,7 @@ export function softAttack(model: GPT, groups: readonly AttackGroup[], N: number
         if (o.earlyStop && !o.universal && exact[b]) done[r] = 1;
       });
     });
-    lossCurve.push(total / N);
+    lossCurve.push((total + frozenLoss) / N);
     if (o.earlyStop && (o.universal ? solved === N : done.every((x) => x === 1))) break;
     for (let d = 0; d < D; d++) {
       if (!o.universal && done[d]) continue;
@@ -103,4 +116,20 @@ export function softAttack(model: GPT, groups: readonly AttackGroup[], N: number
   }
   const embeds = noGrad(() => groups.map((g, gi) => insertSoft(clean[gi]!, g.B, g.T, g.slots, base, deltaLeaf(delta, g, o.universal, nC)).data));
   return { embeds, delta, lossCurve, stepsUsed, settings: { eps, eps_default: epsDefault, optimizer, lr } };
+}
+
+/** Rows of batch g whose items are not done yet. */
+export function activeRows(g: AttackGroup, done: Uint8Array): number[] {
+  const out: number[] = [];
+  g.rows.forEach((r, b) => {
+    if (!done[r]) out.push(b);
+  });
+  return out;
+}
+
+/** Rows bs of a [B, w] buffer. */
+export function gatherRows(src: Float32Array, bs: readonly number[], w: number): Float32Array {
+  const out = alloc(bs.length * w);
+  bs.forEach((b, i) => out.set(src.subarray(b * w, (b + 1) * w), i * w));
+  return out;
 }

@@ -154,6 +154,16 @@ test("batched per-item attacks equal one-at-a-time attacks; same seed, same resu
   const c = runAttack(m, its, soft({ tokens: 2, steps: 3, chunk: 4, earlyStop: false }));
   assert.deepEqual(Array.from(c.delta!), Array.from(a.delta!));
   assert.deepEqual(c.result.items.map((x) => x.output), a.result.items.map((x) => x.output));
+  // With early stop, solved items leave the batch; the others continue exactly as if attacked alone.
+  const zero = runAttack(m, its, soft({ tokens: 2, steps: 0, initStd: 0 })).result;
+  const rig = its.map((it, i) => (i % 2 ? it : { ...it, compliant: Uint8Array.from([...zero.items[i]!.output, 18]) }));
+  const es = runAttack(m, rig, soft({ tokens: 2, steps: 4, chunk: 4, initStd: 0 }));
+  const one = rig.map((it) => runAttack(m, [it], soft({ tokens: 2, steps: 4, initStd: 0 })));
+  es.result.items.forEach((x, i) => {
+    assert.equal(x.stepsUsed, one[i]!.result.items[0]!.stepsUsed);
+    assert.ok(Math.abs(x.loss - one[i]!.result.items[0]!.loss) < 1e-4);
+  });
+  assert.equal(es.result.loss_curve.length, 5);
 });
 
 test("greedy generation from embeddings equals token generation when the embeddings are wte rows", () => {
