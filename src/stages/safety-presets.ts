@@ -58,7 +58,9 @@ export function safetyPreset(name: PresetName): Omit<SafetyRunConfig, "method" |
     case "tiny":
       return { ...common, data: data({ seed: 0, pcfgs: [1], text_length: [6, 6], per_batch_length: true }), lrs: { M: 1e-3, S: 1e-4 }, train: schedule(60, 32, { log: 10, eval: 30, ckpt: 30 }), eval: { n: 32, during_n: 16 }, history_interval: 30 };
     case "cpu":
-      return { ...common, data: data({ seed: 0, pcfgs: [1], text_length: [16, 16], per_batch_length: true }), lrs: { M: 1e-3, S: 1e-4 }, train: schedule(1000, 64, { log: 25, eval: 250, ckpt: 250 }), eval: { n: 200, during_n: 100 }, history_interval: 250 };
+      // 100× fewer samples than the paper: SSFT sees unsafe batches half of the time (as DPO and unlearning do)
+      // so the branch-conditional refusal rule gets enough examples (docs/presets.md).
+      return { ...common, data: { ...data({ seed: 0, pcfgs: [1], text_length: [16, 16], per_batch_length: true }), p_unsafe: { ssft: 0.5, dpo: 0.5, unlearn: 0.5 } }, lrs: { M: 1e-3, S: 1e-4 }, train: schedule(1000, 64, { log: 25, eval: 250, ckpt: 250 }), eval: { n: 200, during_n: 100 }, history_interval: 250 };
     case "paper":
       return { ...common, data: data({ seed: 0, pcfgs: [1, 2, 3, 4], text_length: [25, 35], per_batch_length: false }), lrs: { M: 1e-4, S: 1e-5 }, train: schedule(10_000, 512, { log: 100, eval: 1000, ckpt: 1000 }), eval: { n: 1000, during_n: 250 }, history_interval: 1000 };
   }
