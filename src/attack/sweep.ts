@@ -8,8 +8,7 @@ import { checkEvalSet } from "../data/evalsets.js";
 import { writeJsonAtomic } from "../io/atomic.js";
 import type { Rate } from "../eval/safety-eval.js";
 import { writePlot } from "../plot/render.js";
-import { curvesSpec } from "../plot/specs.js";
-import type { VlSpec } from "../plot/render.js";
+import { VL_SCHEMA, type VlSpec } from "../plot/render.js";
 import { UserError } from "../util/errors.js";
 import { runAttack, type AttackSpec } from "./attack.js";
 import { writeAttackArtifacts } from "./artifacts.js";
@@ -121,17 +120,32 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult & { files: 
   return { ...result, files: { json, ...files } };
 }
 
-/** Success vs steps, one line per n; panels: columns = set × ε (where they vary), rows = model. */
+/** Success vs steps, one line per n; panels: models side by side, and one row per set × ε where those vary. */
 export function sweepSpec(r: SweepResult): VlSpec {
+  const epsLabel = (x: SweepRow) => (x.eps === null ? "" : x.eps_scale !== null ? `ε = ${x.eps_scale}× default` : `ε = ${x.eps}`);
   const many = (f: (x: SweepRow) => unknown) => new Set(r.rows.map(f)).size > 1;
-  const multiSet = many((x) => x.set), multiEps = many((x) => x.eps), multiModel = many((x) => x.model);
+  const multiSet = many((x) => x.set), multiEps = many(epsLabel), multiModel = many((x) => x.model);
   const data = r.rows.map((x) => {
-    const panel = [multiSet ? x.set : "", multiEps && x.eps !== null ? `ε = ${x.eps_scale}×default` : ""].filter(Boolean).join(", ");
+    const panel = [multiSet ? x.set : "", multiEps ? epsLabel(x) : ""].filter(Boolean).join(", ");
     return { steps: x.steps, success: x.success.rate, lo: x.success.lo, hi: x.success.hi, series: `n = ${x.tokens}`, panel, model: x.model };
   });
-  const title = `${r.method === "soft" ? `soft-token attack (${r.norm}${r.universal ? ", universal" : ""})` : `GCG${r.universal ? " (universal)" : ""}`}: success vs steps, ${r.n_items} items`;
-  return curvesSpec({
-    title, rows: data, x: "steps", y: "success", xTitle: "attack steps", yTitle: "attack success (greedy exact match)", yDomain: [0, 1],
-    ...(multiSet || multiEps ? { column: "panel" } : {}), ...(multiModel ? { row: "model" } : {}), width: 200, height: 150,
-  });
+  const eps = !multiEps && r.rows[0] && r.rows[0].eps !== null ? `, ${epsLabel(r.rows[0])}` : "";
+  const title = `${r.method === "soft" ? `soft-token attack (${r.norm}${r.universal ? ", universal" : ""}${eps})` : `GCG${r.universal ? " (universal)" : ""}`}: success vs steps, ${r.n_items} items`;
+  const facets = multiModel ? { column: "model", ...(multiSet || multiEps ? { row: "panel" } : {}) } : multiSet || multiEps ? { column: "panel" } : {};
+  const x = { field: "steps", type: "quantitative", title: "attack steps" };
+  const color = { field: "series", type: "nominal", title: null, sort: [...new Set(data.map((d) => d.series))] };
+  const y = { field: "success", type: "quantitative", title: "attack success (greedy exact match)", scale: { domain: [0, 1] } };
+  const inner = {
+    width: 180, height: 150,
+    layer: [
+      // 95% Wilson interval of each point.
+      { mark: { type: "area", opacity: 0.15 }, encoding: { x, y: { field: "lo", type: "quantitative", scale: { domain: [0, 1] }, title: y.title }, y2: { field: "hi" }, color } },
+      { mark: { type: "line", point: true }, encoding: { x, y, color } },
+    ],
+  };
+  const facet: Record<string, unknown> = {};
+  // Panels in the order given (models as listed on the command line).
+  for (const [k, f] of Object.entries(facets)) facet[k] = { field: f, type: "nominal", title: null, sort: [...new Set(data.map((d) => d[f as "model" | "panel"]))] };
+  const base = { $schema: VL_SCHEMA, title, data: { values: data } };
+  return Object.keys(facet).length ? { ...base, facet, spec: inner } : { ...base, ...inner };
 }
