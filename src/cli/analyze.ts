@@ -32,7 +32,7 @@ export type AnalysisKind = (typeof ANALYSIS_KINDS)[number] | (typeof EXTRA_KINDS
 const ALL_KINDS: readonly string[] = [...ANALYSIS_KINDS, ...EXTRA_KINDS, "all"];
 const NEEDS_DATA: ReadonlySet<AnalysisKind> = new Set(["clustering", "rowspace", "lipschitz", "jailbreaks", "interventions"]);
 
-interface AnalyzeOptions {
+export interface AnalyzeOptions {
   it: string;
   st: string;
   out?: string;

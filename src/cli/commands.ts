@@ -4,6 +4,7 @@ import { registerInspect } from "./inspect.js";
 import { registerPretrain } from "./pretrain.js";
 import { registerSafety } from "./safety.js";
 import { registerEvaluate } from "./evaluate.js";
+import { registerReproduce } from "./reproduce.js";
 import { registerData } from "./data.js";
 import { registerBench } from "./bench.js";
 import { registerAttack } from "./attack.js";
@@ -14,6 +15,7 @@ export function registerCommands(program: Command): void {
   registerPretrain(program);
   registerSafety(program);
   registerEvaluate(program);
+  registerReproduce(program);
   registerData(program);
   registerBench(program);
   registerAttack(program);

@@ -60,6 +60,23 @@ export function runStage(dir: string, name: string, hash: string, body: (resume:
   return done;
 }
 
+/** The same for asynchronous work (analyses render SVG asynchronously). */
+export async function runStageAsync(dir: string, name: string, hash: string, body: (resume: boolean) => Promise<void>, timings: StageTiming[], seed: number, note?: (s: "done" | "resume" | "fresh") => void): Promise<StageRecord> {
+  const { state, record } = prepareStage(dir, name, hash);
+  note?.(state);
+  if (state === "done" && record) {
+    timings.push({ seed, stage: name, seconds: record.wall_seconds ?? 0, cached: true });
+    return record;
+  }
+  mkdirSync(dir, { recursive: true });
+  const rec = markRunning(dir, name, hash, record);
+  const t0 = Date.now();
+  await body(state === "resume");
+  const done = markDone(dir, rec, (Date.now() - t0) / 1000);
+  timings.push({ seed, stage: name, seconds: done.wall_seconds ?? 0, cached: false });
+  return done;
+}
+
 export function trainingStages(o: ReproduceOptions, seed: number, timings: StageTiming[], counter: { i: number; total: number }): SeedResult {
   const root = join(o.out, `seed-${seed}`);
   const dirs: Record<string, string> = {};

@@ -1,0 +1,116 @@
+/**
+ * The whole reproduction: training stages (pipeline.ts), analyses and attacks per safety-tuned model, claims,
+ * results.json and report.html. Everything is cached by stage, so an interrupted run continues where it stopped.
+ */
+import { cpus, totalmem } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { analyze, type AnalyzeOptions } from "../cli/analyze.js";
+import { backend } from "../engine/backend/index.js";
+import { nativeInfo } from "../engine/backend/native.js";
+import { writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
+import { curvesSpec } from "../plot/specs.js";
+import { writePlot } from "../plot/render.js";
+import { RunDir } from "../train/rundir.js";
+import { evaluateClaims, type SeedBundle } from "./claims.js";
+import { SAFETY_RUNS, runStageAsync, trainingStages, type ReproduceOptions, type SeedResult, type StageTiming } from "./pipeline.js";
+import { renderReport } from "./report.js";
+import { stageHash } from "./stages.js";
+
+/** Analysis sample sizes per preset (test inputs per group). */
+const ANALYSIS_N: Record<string, number> = { tiny: 24, cpu: 400, paper: 1000 };
+const ALPHAS = "0,0.5,1,1.5,2,3";
+
+function readJson(path: string): any {
+  return existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : undefined;
+}
+
+async function analysisStages(o: ReproduceOptions, r: SeedResult, timings: StageTiming[], counter: { i: number; total: number }, log: (s: string) => void): Promise<Record<string, string>> {
+  const dirs: Record<string, string> = {};
+  const n = ANALYSIS_N[o.preset] ?? 400;
+  // The same n as the stage evaluation, so the success filter reuses the cached evaluation.json.
+  const jbN = r.evaluations.pretrain?.n ?? 200;
+  for (const { method, regime } of SAFETY_RUNS) {
+    const name = `${method}_${regime}`;
+    const dir = join(o.out, `seed-${r.seed}`, "analysis", name);
+    // Interventions (one evaluation per α) for SSFT only: the paper's claim is about the weakest method.
+    const kinds = method === "ssft" ? (["all", "interventions"] as const) : (["all"] as const);
+    const opts: AnalyzeOptions = { it: r.dirs.pretrain, st: r.dirs[name], out: dir, n: String(n), successFilter: true, jbN: String(jbN), alphas: ALPHAS };
+    const inputs = [readJson(join(r.dirs[name], "stage.json"))?.hash ?? "", readJson(join(r.dirs.pretrain, "stage.json"))?.hash ?? ""];
+    await runStageAsync(dir, `analysis ${name}`, stageHash({ n, jbN, kinds, alphas: ALPHAS }, inputs), async () => {
+      for (const k of kinds) await analyze(k, opts, (s) => log(`  ${name}: ${s}`));
+    }, timings, r.seed, (s) => o.onStage?.(++counter.i, counter.total, `seed ${r.seed}: analysis ${name}`, s));
+    dirs[name] = dir;
+  }
+  return dirs;
+}
+
+export function machineInfo(): Record<string, string | number> {
+  const be = backend();
+  const ni = be.name === "native" ? nativeInfo() : null;
+  return { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, memory_gib: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, backend: be.name, threads: be.threads, simd: ni?.simd ?? "n/a", platform: `${process.platform}-${process.arch}` };
+}
+
+/** Loss curves of the pre-training and the six safety runs of one seed. */
+async function trainingCurves(out: string, r: SeedResult): Promise<string | null> {
+  const rows: Record<string, unknown>[] = [];
+  for (const [name, dir] of Object.entries(r.dirs)) {
+    const metrics = new RunDir(dir).readMetrics().filter((m) => typeof m.loss === "number");
+    const every = Math.max(1, Math.floor(metrics.length / 200));
+    metrics.forEach((m, i) => { if (i % every === 0) rows.push({ step: m.step, loss: m.loss, series: name, panel: name === "pretrain" ? "pre-training" : "safety fine-tuning" }); });
+  }
+  if (!rows.length) return null;
+  const spec = curvesSpec({ title: "Training loss", rows, x: "step", y: "loss", xTitle: "step", yTitle: "loss", column: "panel", points: false });
+  return (await writePlot(join(out, "plots"), "training-loss", spec)).svg;
+}
+
+export async function reproduce(o: ReproduceOptions, log: (s: string) => void): Promise<{ results: string; report: string; claims: ReturnType<typeof evaluateClaims> }> {
+  const t0 = Date.now();
+  const timings: StageTiming[] = [];
+  const counter = { i: 0, total: o.seeds.length * (7 + SAFETY_RUNS.length) };
+  const bundles: SeedBundle[] = [];
+  const seedResults: SeedResult[] = [];
+  for (const seed of o.seeds) {
+    const r = trainingStages(o, seed, timings, counter);
+    seedResults.push(r);
+    const adirs = await analysisStages(o, r, timings, counter, log);
+    const analyses: Record<string, Record<string, any>> = {};
+    for (const [name, dir] of Object.entries(adirs)) {
+      analyses[name] = {};
+      for (const k of ["clustering", "columnspace", "rowspace", "spectrum", "lipschitz", "jailbreaks", "interventions"]) {
+        const j = readJson(join(dir, `${k}.json`));
+        if (j) analyses[name][k] = j;
+      }
+    }
+    bundles.push({ seed, evals: r.evaluations, analyses, attacks: {} });
+  }
+  const claims = evaluateClaims(bundles);
+  const wall = (Date.now() - t0) / 1000;
+  const resultsPath = join(o.out, "results.json");
+  writeJsonAtomic(resultsPath, {
+    preset: o.preset, seeds: o.seeds, machine: machineInfo(), wall_seconds: wall, timings,
+    evaluation: Object.fromEntries(bundles.map((b) => [b.seed, Object.fromEntries(Object.entries(b.evals).map(([k, v]) => [k, { ...v, sets: Object.fromEntries(Object.entries(v.sets).map(([s, x]) => [s, { ...x, outcomes: undefined }])) }]))])),
+    claims,
+  });
+  const first = seedResults[0];
+  const adir = (name: string) => join(o.out, `seed-${first.seed}`, "analysis", name);
+  const figures: [string, string, string][] = [];
+  for (const { method, regime } of SAFETY_RUNS) {
+    const name = `${method}_${regime}`;
+    const d = adir(name);
+    figures.push(
+      [`${name}`, "Fig. 3: τ per layer, safe (green) vs unsafe (red), IT vs ST", join(d, "clustering.svg")],
+      [`${name}`, "Fig. 4: projection of ΔW's top left singular vectors onto N(W_ITᵀ), with the random baseline", join(d, "columnspace.svg")],
+      [`${name}`, "Fig. 5: ‖ΔW a‖/‖a‖ for safe, unsafe and jailbreak MLP inputs", join(d, "rowspace-gain.svg")],
+      [`${name}`, "Spectrum of ΔW vs W_IT", join(d, "spectrum.svg")],
+      [`${name}`, "ΔW rank over safety fine-tuning", join(d, "spectrum-evolution.svg")],
+      [`${name}`, "Fig. 6: local Lipschitzness (‖∂ max-logit / ∂ embeddings‖_F)", join(d, "lipschitz.svg")],
+      [`${name}`, "Fig. 7: τ of successful jailbreaks vs the safe/unsafe clusters", join(d, "jailbreaks.svg")],
+    );
+    if (method === "ssft") figures.push([`${name}`, "Linear intervention W_IT + α·ΔW", join(d, "interventions.svg")]);
+  }
+  const curves = await trainingCurves(o.out, first);
+  const reportPath = join(o.out, "report.html");
+  writeFileAtomic(reportPath, renderReport({ preset: o.preset, seeds: o.seeds, machine: machineInfo(), wallSeconds: wall, timings, evals: Object.fromEntries(bundles.map((b) => [b.seed, b.evals])), claims, figures: figures.filter((f) => existsSync(f[2])), trainingCurves: curves }));
+  return { results: resultsPath, report: reportPath, claims };
+}
