@@ -43,24 +43,7 @@ export interface SeedResult {
 
 export const SAFETY_RUNS: { method: Method; regime: LrRegime }[] = (["M", "S"] as LrRegime[]).flatMap((regime) => METHODS.map((method) => ({ method, regime })));
 
-/** Runs `body` as a cached stage in `dir`; returns the stage hash and timing. */
-export function runStage(dir: string, name: string, hash: string, body: (resume: boolean) => void, timings: StageTiming[], seed: number, note?: (s: "done" | "resume" | "fresh") => void): StageRecord {
-  const { state, record } = prepareStage(dir, name, hash);
-  note?.(state);
-  if (state === "done" && record) {
-    timings.push({ seed, stage: name, seconds: record.wall_seconds ?? 0, cached: true });
-    return record;
-  }
-  mkdirSync(dir, { recursive: true });
-  const rec = markRunning(dir, name, hash, record);
-  const t0 = Date.now();
-  body(state === "resume");
-  const done = markDone(dir, rec, (Date.now() - t0) / 1000);
-  timings.push({ seed, stage: name, seconds: done.wall_seconds ?? 0, cached: false });
-  return done;
-}
-
-/** The same for asynchronous work (analyses render SVG asynchronously). */
+/** Runs `body` as a cached stage in `dir` (skipped when done, resumed when interrupted); records its timing. */
 export async function runStageAsync(dir: string, name: string, hash: string, body: (resume: boolean) => Promise<void>, timings: StageTiming[], seed: number, note?: (s: "done" | "resume" | "fresh") => void): Promise<StageRecord> {
   const { state, record } = prepareStage(dir, name, hash);
   note?.(state);
@@ -77,7 +60,7 @@ export async function runStageAsync(dir: string, name: string, hash: string, bod
   return done;
 }
 
-export function trainingStages(o: ReproduceOptions, seed: number, timings: StageTiming[], counter: { i: number; total: number }): SeedResult {
+export async function trainingStages(o: ReproduceOptions, seed: number, timings: StageTiming[], counter: { i: number; total: number }): Promise<SeedResult> {
   const root = join(o.out, `seed-${seed}`);
   const dirs: Record<string, string> = {};
   const base = pretrainPreset(o.preset);
@@ -85,14 +68,14 @@ export function trainingStages(o: ReproduceOptions, seed: number, timings: Stage
   const ptDir = join(root, "pretrain");
   const ptHash = stageHash(pcfg);
   const next = (label: string) => (s: "done" | "resume" | "fresh") => o.onStage?.(++counter.i, counter.total, `seed ${seed}: ${label}`, s);
-  runStage(ptDir, "pretrain", ptHash, (resume) => void runPretrain(pcfg, { out: ptDir, resume, quiet: o.quiet }), timings, seed, next("pretrain"));
+  await runStageAsync(ptDir, "pretrain", ptHash, async (resume) => void runPretrain(pcfg, { out: ptDir, resume, quiet: o.quiet }), timings, seed, next("pretrain"));
   dirs.pretrain = ptDir;
   for (const { method, regime } of SAFETY_RUNS) {
     const name = `${method}_${regime}`;
     const dir = join(root, name);
     const sp = safetyPreset(o.preset);
     const cfg = overrideSafetyConfig(resolveSafetyConfig({ ...sp, seed, data: { ...sp.data, seed } }, method, regime, ptDir), o.safetySets);
-    runStage(dir, name, stageHash(cfg, [ptHash]), (resume) => void runSafety(cfg, { out: dir, resume, quiet: o.quiet }), timings, seed, next(name));
+    await runStageAsync(dir, name, stageHash(cfg, [ptHash]), async (resume) => void runSafety(cfg, { out: dir, resume, quiet: o.quiet }), timings, seed, next(name));
     dirs[name] = dir;
   }
   const evaluations: Record<string, SafetyEval> = {};

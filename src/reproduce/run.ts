@@ -71,7 +71,7 @@ export async function reproduce(o: ReproduceOptions, log: (s: string) => void): 
   const bundles: SeedBundle[] = [];
   const seedResults: SeedResult[] = [];
   for (const seed of o.seeds) {
-    const r = trainingStages(o, seed, timings, counter);
+    const r = await trainingStages(o, seed, timings, counter);
     seedResults.push(r);
     const adirs = await analysisStages(o, r, timings, counter, log);
     const analyses: Record<string, Record<string, any>> = {};
