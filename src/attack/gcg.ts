@@ -15,8 +15,7 @@ import { Tensor, alloc, backward, clearTape, noGrad } from "../engine/tensor.js"
 import { BOS, EOS, EOT, PAD, SOT, STOP } from "../data/vocab.js";
 import type { GPT } from "../model/gpt.js";
 import { insertSoft, positionHooks, positionTable } from "./embed.js";
-import { selectRows, type AttackGroup } from "./layout.js";
-import { activeRows } from "./soft.js";
+import { activeRows, selectRows, type AttackGroup } from "./layout.js";
 import { groupLoss, teacherForced } from "./score.js";
 import type { GcgAttackOptions } from "./types.js";
 

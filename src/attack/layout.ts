@@ -18,6 +18,7 @@
  * Items of one group share L, so a group is one batch; sets with several text lengths give several groups.
  */
 import type { EvalItem } from "../data/evalsets.js";
+import { alloc } from "../engine/tensor.js";
 import { PAD } from "../data/vocab.js";
 
 export type SlotPositions = "keep" | "shift";
@@ -119,5 +120,21 @@ export function sliceGroup(g: AttackGroup, b0: number, nb: number): AttackGroup 
 export function chunkGroups(groups: readonly AttackGroup[], chunk: number): AttackGroup[] {
   const out: AttackGroup[] = [];
   for (const g of groups) for (let b0 = 0; b0 < g.B; b0 += chunk) out.push(sliceGroup(g, b0, Math.min(chunk, g.B - b0)));
+  return out;
+}
+
+/** Rows of batch g whose items are not done yet. */
+export function activeRows(g: AttackGroup, done: Uint8Array): number[] {
+  const out: number[] = [];
+  g.rows.forEach((r, b) => {
+    if (!done[r]) out.push(b);
+  });
+  return out;
+}
+
+/** Rows bs of a [B, w] buffer. */
+export function gatherRows(src: Float32Array, bs: readonly number[], w: number): Float32Array {
+  const out = alloc(bs.length * w);
+  bs.forEach((b, i) => out.set(src.subarray(b * w, (b + 1) * w), i * w));
   return out;
 }

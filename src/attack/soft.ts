@@ -11,7 +11,7 @@ import { Rng } from "../engine/rng.js";
 import { Tensor, alloc, backward, clearTape, noGrad } from "../engine/tensor.js";
 import type { GPT } from "../model/gpt.js";
 import { defaultEps, defaultLr, insertSoft, projectVector, stepVector, type SoftOptimizer } from "./embed.js";
-import { selectRows, type AttackGroup } from "./layout.js";
+import { activeRows, gatherRows, selectRows, type AttackGroup } from "./layout.js";
 import { groupLoss, teacherForced } from "./score.js";
 import type { SoftAttackOptions } from "./types.js";
 
@@ -118,18 +118,3 @@ export function softAttack(model: GPT, groups: readonly AttackGroup[], N: number
   return { embeds, delta, lossCurve, stepsUsed, settings: { eps, eps_default: epsDefault, optimizer, lr } };
 }
 
-/** Rows of batch g whose items are not done yet. */
-export function activeRows(g: AttackGroup, done: Uint8Array): number[] {
-  const out: number[] = [];
-  g.rows.forEach((r, b) => {
-    if (!done[r]) out.push(b);
-  });
-  return out;
-}
-
-/** Rows bs of a [B, w] buffer. */
-export function gatherRows(src: Float32Array, bs: readonly number[], w: number): Float32Array {
-  const out = alloc(bs.length * w);
-  bs.forEach((b, i) => out.set(src.subarray(b * w, (b + 1) * w), i * w));
-  return out;
-}

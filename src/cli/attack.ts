@@ -1,8 +1,7 @@
 /** `nullspace attack` (one attack on one model and set) and `nullspace attack sweep` (success vs strength). */
 import type { Command } from "commander";
-import { runAttack, type AttackSpec } from "../attack/attack.js";
-import { writeAttackArtifacts } from "../attack/artifacts.js";
-import { attackItems, defaultAttackDir, loadRun } from "../attack/run.js";
+import type { AttackSpec } from "../attack/attack.js";
+import { attackRun, loadRun } from "../attack/run.js";
 import { parseEps, runSweep, type EpsValue } from "../attack/sweep.js";
 import { defaultEps } from "../attack/embed.js";
 import { gcgDefaults, softDefaults, type AttackResult } from "../attack/types.js";
@@ -116,15 +115,11 @@ export function registerAttack(program: Command): void {
       const e: EpsValue = parseEps(f.eps);
       spec.eps = "abs" in e ? e.abs : e.scale * defaultEps(run.model, spec.norm);
     }
-    const items = attackItems(run.spec, set, intArg("n", f.n, 1, 1_000_000), f.length === undefined ? undefined : intArg("length", f.length, 1, 1000));
-    const out = runAttack(run.model, items, spec);
-    out.result.set = set;
-    out.result.model = f.model;
-    let dir: string | undefined, saved: number | undefined;
-    if (!f.dryRun) {
-      dir = f.out ?? defaultAttackDir(f.model, set, spec);
-      saved = writeAttackArtifacts(dir, out, { saveAll: f.saveAll });
-    }
+    const out = attackRun(f.model, spec, {
+      set, n: intArg("n", f.n, 1, 1_000_000), out: f.out, saveAll: f.saveAll, dryRun: f.dryRun,
+      ...(f.length === undefined ? {} : { length: intArg("length", f.length, 1, 1000) }),
+    }, run);
+    const { dir, saved } = out;
     if (f.json) {
       process.stdout.write(JSON.stringify({ ...out.result, items: undefined, artifacts: dir ?? null, saved: saved ?? 0 }) + "\n");
       return;
