@@ -24,10 +24,20 @@ export interface ReportInput {
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 const fmt = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : "—");
 
-/** Mean ± sd over seeds of a metric per run (greedy exact-match rates, in %). */
-function evalTable(input: ReportInput): string {
+type Col = [string, (e: SafetyEval) => number];
+
+/** The reference's metric: teacher-forced token accuracy over the output segments. */
+const TEACHER_COLS: Col[] = [
+  ["Instruct (TF acc, std_safe)", (e) => e.sets.std_safe?.teacher.instruct_acc ?? NaN],
+  ["Null (TF acc, std_safe)", (e) => e.sets.std_safe?.teacher.null_acc ?? NaN],
+  ["Null (TF acc, std_unsafe)", (e) => e.sets.std_unsafe?.teacher.null_acc ?? NaN],
+  ...["std_unsafe", "jb_co_task", "jb_co_text", "jb_misgen_tokens", "jb_misgen_text", "jb_co_comp"].map((s) => [`comply TF acc ${s}`, (e: SafetyEval) => e.sets[s]?.teacher.comply_acc ?? NaN] as Col),
+];
+
+/** Mean ± sd over seeds of a metric per run (greedy exact-match rates by default, in %). */
+function evalTable(input: ReportInput, teacher = false): string {
   const runs = ["pretrain", "ssft_M", "dpo_M", "unlearn_M", "ssft_S", "dpo_S", "unlearn_S"];
-  const cols: [string, (e: SafetyEval) => number][] = [
+  const cols: Col[] = teacher ? TEACHER_COLS : [
     ["Instruct ↑", (e) => e.headline.instruct.rate],
     ["Null ↑", (e) => e.headline.null.rate],
     ["Null safe-branch", (e) => e.headline.null_safe_branch.rate],
@@ -44,6 +54,7 @@ function evalTable(input: ReportInput): string {
   const n = input.evals[input.seeds[0]]?.pretrain?.n ?? "?";
   const head = `<tr><th>model</th>${cols.map(([c]) => `<th>${esc(c)}</th>`).join("")}</tr>`;
   const body = runs.map((r) => `<tr><td>${r === "pretrain" ? "instruction-tuned (IT)" : r.replace("_M", " η_M").replace("_S", " η_S")}</td>${cols.map(([, f]) => `<td>${cell(r, f)}</td>`).join("")}</tr>`).join("");
+  if (teacher) return `<table>${head}${body}</table><p class="cap">Teacher-forced token accuracy in % over the output segments (the reference's metric). It overstates refusal: a model that refuses only after its first output token was forced still scores high, while greedy decoding complies.</p>`;
   return `<table>${head}${body}</table><p class="cap">Greedy exact match in % on held-out test data, n = ${n} items per set${input.seeds.length > 1 ? `, mean ± sd over ${input.seeds.length} seeds` : ""}. Instruct: safe twins of std_safe and std_unsafe answered correctly; Null: their unsafe prompts refused; ASR: the unsafe instruction followed exactly. Per-set counts, 95% intervals and teacher-forced scores are in results.json.</p>`;
 }
 
@@ -85,6 +96,7 @@ tr.na td:last-child{color:#777}.cap,figcaption{color:#555;font-size:13px}figure{
 <h2>1. Setup</h2><table>${machine}</table>
 <details><summary>Wall time per stage</summary>${timingTable(input.timings)}</details>
 <h2>2. Safety and jailbreak evaluation</h2>${evalTable(input)}
+<details><summary>Teacher-forced scores (the reference's metric)</summary>${evalTable(input, true)}</details>
 <h2>3. Claims</h2>${claimsTable(input.claims, input.seeds.length)}
 <p class="cap">Criteria are the proposed pass criteria of the reproduction spec (paper.md §9); the paper's own numbers are not available. A failed criterion at this scale is a finding, not an error.</p>
 <h2>4. Figures (seed ${input.seeds[0]})</h2>
