@@ -3,6 +3,8 @@ import type { Command } from "commander";
 import { benchMatmul } from "../bench/matmul.js";
 import { benchTrain, benchTrainDefaults } from "../bench/train.js";
 import { benchData } from "../data/bench.js";
+import { benchAnalyze } from "../bench/analyze.js";
+import { benchAttack } from "../bench/attack.js";
 import { repoRoot } from "../util/paths.js";
 import { UserError } from "../util/errors.js";
 
@@ -85,6 +87,24 @@ export function registerBench(program: Command): Command {
     .option("--json", "print JSON")
     .action(async (o: { json?: boolean }) => {
       const r = await benchData({});
+      process.stdout.write(o.json ? JSON.stringify(r) + "\n" : JSON.stringify(r, null, 2) + "\n");
+    });
+
+  bench
+    .command("analyze")
+    .description("seconds per mechanistic analysis on a random cpu-sized model (4 layers, width 128)")
+    .option("--json", "print JSON")
+    .action(async (o: { json?: boolean }) => {
+      const r = await benchAnalyze();
+      process.stdout.write(o.json ? JSON.stringify(r) + "\n" : JSON.stringify(r, null, 2) + "\n");
+    });
+
+  bench
+    .command("attack")
+    .description("attacked samples/s of the soft-token and GCG attacks")
+    .option("--json", "print JSON")
+    .action(async (o: { json?: boolean }) => {
+      const r = await benchAttack();
       process.stdout.write(o.json ? JSON.stringify(r) + "\n" : JSON.stringify(r, null, 2) + "\n");
     });
 
