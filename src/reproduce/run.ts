@@ -15,11 +15,14 @@ import { RunDir } from "../train/rundir.js";
 import { evaluateClaims, type SeedBundle } from "./claims.js";
 import { SAFETY_RUNS, runStageAsync, trainingStages, type ReproduceOptions, type SeedResult, type StageTiming } from "./pipeline.js";
 import { renderReport } from "./report.js";
+import { ATTACK_TOKENS, attackStage, type AttackStageResult } from "./attacks.js";
 import { stageHash } from "./stages.js";
 
 /** Analysis sample sizes per preset (test inputs per group). */
 const ANALYSIS_N: Record<string, number> = { tiny: 24, cpu: 400, paper: 1000 };
-const ALPHAS = "0,0.5,1,1.5,2,3";
+const ALPHAS = "0,0.5,1,1.25,1.5,2,3";
+/** Items per evaluation in the α sweep (one full evaluation per α) and per attack strength. */
+const SWEEP_N: Record<string, number> = { tiny: 8, cpu: 100, paper: 500 };
 
 function readJson(path: string): any {
   return existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : undefined;
@@ -35,14 +38,31 @@ async function analysisStages(o: ReproduceOptions, r: SeedResult, timings: Stage
     const dir = join(o.out, `seed-${r.seed}`, "analysis", name);
     // Interventions (one evaluation per α) for SSFT only: the paper's claim is about the weakest method.
     const kinds = method === "ssft" ? (["all", "interventions"] as const) : (["all"] as const);
+    const sweepN = SWEEP_N[o.preset] ?? 100;
     const opts: AnalyzeOptions = { it: r.dirs.pretrain, st: r.dirs[name], out: dir, n: String(n), successFilter: true, jbN: String(jbN), alphas: ALPHAS };
     const inputs = [readJson(join(r.dirs[name], "stage.json"))?.hash ?? "", readJson(join(r.dirs.pretrain, "stage.json"))?.hash ?? ""];
-    await runStageAsync(dir, `analysis ${name}`, stageHash({ n, jbN, kinds, alphas: ALPHAS }, inputs), async () => {
-      for (const k of kinds) await analyze(k, opts, (s) => log(`  ${name}: ${s}`));
+    await runStageAsync(dir, `analysis ${name}`, stageHash({ n, jbN, kinds, alphas: ALPHAS, sweepN }, inputs), async () => {
+      for (const k of kinds) await analyze(k, k === "interventions" ? { ...opts, jbN: String(sweepN) } : opts, (s) => log(`  ${name}: ${s}`));
     }, timings, r.seed, (s) => o.onStage?.(++counter.i, counter.total, `seed ${r.seed}: analysis ${name}`, s));
     dirs[name] = dir;
   }
   return dirs;
+}
+
+async function attackStages(o: ReproduceOptions, r: SeedResult, timings: StageTiming[], counter: { i: number; total: number }, log: (s: string) => void): Promise<Record<string, AttackStageResult>> {
+  const res: Record<string, AttackStageResult> = {};
+  const n = SWEEP_N[o.preset] ?? 100, analysisN = ANALYSIS_N[o.preset] ?? 400;
+  for (const { method, regime } of SAFETY_RUNS) {
+    const name = `${method}_${regime}`;
+    const dir = join(o.out, `seed-${r.seed}`, "attacks", name);
+    const inputs = [readJson(join(r.dirs[name], "stage.json"))?.hash ?? ""];
+    await runStageAsync(dir, `attacks ${name}`, stageHash({ n, analysisN, tokens: ATTACK_TOKENS, steps: 10 }, inputs), async () => {
+      const a = await attackStage(r.dirs[name], dir, n, analysisN);
+      log(`  ${name}: soft-token success ${a.rows.map((x) => `n=${x.tokens} ${x.success.rate.toFixed(2)}`).join(", ")}`);
+    }, timings, r.seed, (s) => o.onStage?.(++counter.i, counter.total, `seed ${r.seed}: attacks ${name}`, s));
+    res[name] = readJson(join(dir, "attacks.json"));
+  }
+  return res;
 }
 
 export function machineInfo(): Record<string, string | number> {
@@ -67,7 +87,7 @@ async function trainingCurves(out: string, r: SeedResult): Promise<string | null
 export async function reproduce(o: ReproduceOptions, log: (s: string) => void): Promise<{ results: string; report: string; claims: ReturnType<typeof evaluateClaims> }> {
   const t0 = Date.now();
   const timings: StageTiming[] = [];
-  const counter = { i: 0, total: o.seeds.length * (7 + SAFETY_RUNS.length) };
+  const counter = { i: 0, total: o.seeds.length * (7 + 2 * SAFETY_RUNS.length) };
   const bundles: SeedBundle[] = [];
   const seedResults: SeedResult[] = [];
   for (const seed of o.seeds) {
@@ -82,7 +102,8 @@ export async function reproduce(o: ReproduceOptions, log: (s: string) => void): 
         if (j) analyses[name][k] = j;
       }
     }
-    bundles.push({ seed, evals: r.evaluations, analyses, attacks: {} });
+    const attacks = await attackStages(o, r, timings, counter, log);
+    bundles.push({ seed, evals: r.evaluations, analyses, attacks });
   }
   const claims = evaluateClaims(bundles);
   const wall = (Date.now() - t0) / 1000;
@@ -108,6 +129,8 @@ export async function reproduce(o: ReproduceOptions, log: (s: string) => void): 
       [`${name}`, "Fig. 7: τ of successful jailbreaks vs the safe/unsafe clusters", join(d, "jailbreaks.svg")],
     );
     if (method === "ssft") figures.push([`${name}`, "Linear intervention W_IT + α·ΔW", join(d, "interventions.svg")]);
+    const ad = join(o.out, `seed-${first.seed}`, "attacks", name);
+    figures.push([`${name}`, "Soft-token attack success vs number of inserted vectors (10 steps, ε = mean token-embedding norm)", join(ad, "sweep.svg")], [`${name}`, "Fig. 7 (attacks): τ of successful adversarial inputs vs attack strength", join(ad, "attack-tau.svg")]);
   }
   const curves = await trainingCurves(o.out, first);
   const reportPath = join(o.out, "report.html");

@@ -65,5 +65,5 @@ test("reproduce --preset tiny end to end: report sections, numeric results, and 
   // A second run is entirely cached.
   const again = runCli(["reproduce", "--preset", "tiny", "--out", out, "--quiet"]);
   assert.equal(again.code, 0);
-  assert.equal((again.stderr.match(/\(cached\)/g) ?? []).length, 13);
+  assert.equal((again.stderr.match(/\(cached\)/g) ?? []).length, 19);
 });
