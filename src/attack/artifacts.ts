@@ -9,7 +9,8 @@
  *                        exactly what the attack computed. T may exceed the model's block: run it through
  *                        modelForLength(model, T). Rows of shorter texts are zero-padded at the end (harmless:
  *                        attention is causal; see `length`).
- *    positions [T_max]   position ids the attack used per x position of the longest group (−1 = none).
+ *    positions [T_max]   positions the attack used per x position of the longest group (fractional at the slots
+ *                        under "keep").
  *    tokens   [S, T]     token ids, −1 at the slots, PAD (20) after `length`
  *    slots    [S, n]     slot positions;  eot [S]: position of `>` (window start for output-position features)
  *    index    [S]        item index in the set;  length [S]: valid positions;  success [S]: 1/0
@@ -88,7 +89,7 @@ export interface AttackInputs {
   index: Int32Array;
   length: Int32Array;
   success: boolean[];
-  positions: Int32Array;
+  positions: Float32Array;
   delta?: Tensor;
   slotTokens?: Int32Array;
   meta: Record<string, string>;
@@ -107,7 +108,7 @@ export function readAttackInputs(dirOrFile: string): AttackInputs {
   const e = get("embeds");
   const out: AttackInputs = {
     embeds: new Tensor(e.data, e.shape), tokens: ints("tokens"), slots: ints("slots"), eot: ints("eot"), index: ints("index"),
-    length: ints("length"), positions: ints("positions"), success: Array.from(get("success").data, (v) => v === 1), meta: metadata,
+    length: ints("length"), positions: get("positions").data, success: Array.from(get("success").data, (v) => v === 1), meta: metadata,
   };
   const d = tensors.get("delta");
   if (d) out.delta = new Tensor(d.data, d.shape);

@@ -124,36 +124,41 @@ export function vectorNorm(v: Float32Array, o: number, C: number, norm: AttackNo
  */
 export function modelForLength(model: GPT, T: number): { model: GPT; extended: boolean } {
   if (T <= model.config.block_size) return { model, extended: false };
-  // Under "keep" positions the view is only needed to pass forward()'s length check; no new position is used.
+  // Under "keep" the view is only needed to pass forward()'s length check; no position past the block is used.
   if (model.config.pos !== "pe") {
     throw new UserError(`attacked sequences need ${T} positions but the model has learned positions up to ${model.config.block_size}; use fewer tokens or shorter texts (--length)`);
   }
   return { model: new GPT({ ...model.config, block_size: T }, model.params), extended: true };
 }
 
-const tables = new WeakMap<Int32Array, { model: GPT; table: Float32Array }>();
+const tables = new WeakMap<Float64Array, { model: GPT; table: Float32Array }>();
 
 /**
- * Position vectors [T, C] for position ids [T] (−1 → a zero vector): the sinusoidal table, or the learned wpe rows.
- * Cached per ids array (attack groups keep theirs for the whole attack).
+ * Position vectors [T, C] for (possibly fractional) positions [T]: the sinusoid evaluated at the position (the
+ * model's own formula, so integer positions give its table exactly), or for learned positions the linear
+ * interpolation of the two neighbouring wpe rows. Cached per positions array (groups keep theirs).
  */
-export function positionTable(model: GPT, ids: Int32Array): Float32Array {
-  const hit = tables.get(ids);
+export function positionTable(model: GPT, positions: Float64Array): Float32Array {
+  const hit = tables.get(positions);
   if (hit && hit.model === model) return hit.table;
   const C = model.config.n_embd;
-  let max = 0;
-  for (const id of ids) max = Math.max(max, id);
-  let src: Float32Array;
-  if (model.config.pos === "pe") src = sinusoidalPositions(max + 1, C);
-  else {
-    if (max >= model.config.block_size) throw new UserError(`position ${max} is beyond the learned positions (block_size ${model.config.block_size})`);
-    src = model.p("transformer.wpe.weight").data;
-  }
-  const table = alloc(ids.length * C);
-  ids.forEach((id, t) => {
-    if (id >= 0) table.set(src.subarray(id * C, id * C + C), t * C);
+  const table = alloc(positions.length * C);
+  positions.forEach((pos, t) => {
+    const o = t * C;
+    if (model.config.pos === "pe") {
+      for (let i = 0; i < C / 2; i++) {
+        const angle = pos / Math.pow(10000, (2 * i) / C);
+        table[o + 2 * i] = Math.sin(angle);
+        table[o + 2 * i + 1] = Math.cos(angle);
+      }
+      return;
+    }
+    const lo = Math.floor(pos), hi = Math.ceil(pos), w = pos - lo;
+    if (lo < 0 || hi >= model.config.block_size) throw new UserError(`position ${pos} is outside the learned positions (block_size ${model.config.block_size})`);
+    const wpe = model.p("transformer.wpe.weight").data;
+    for (let c = 0; c < C; c++) table[o + c] = (1 - w) * wpe[lo * C + c] + w * wpe[hi * C + c];
   });
-  tables.set(ids, { model, table });
+  tables.set(positions, { model, table });
   return table;
 }
 
@@ -167,7 +172,7 @@ export function positionHooks(table: Float32Array, T: number, C: number): [strin
  * analyses run it) computes what the attack computed with its own position ids: e + table − default positions.
  * The identity under "shift".
  */
-export function foldPositions(model: GPT, embeds: Float32Array, B: number, T: number, ids: Int32Array): Float32Array {
+export function foldPositions(model: GPT, embeds: Float32Array, B: number, T: number, ids: Float64Array): Float32Array {
   const C = model.config.n_embd;
   const table = positionTable(model, ids);
   const def = model.config.pos === "pe" ? sinusoidalPositions(T, C) : model.p("transformer.wpe.weight").data;

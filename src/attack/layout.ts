@@ -9,11 +9,13 @@
  * at x positions eot .. eot+2L+1. Unlike the reference, the inserted count is the requested n, only one group of
  * slots exists, and the targets are re-aligned after insertion (reference-code §5, "activation_space_adv_analysis").
  *
- * Position ids. "shift" (the reference): position = index, so `>` and the continuation move n places later.
- * "keep": every real token keeps the position it has in the clean sequence and the slots get none (no position
- * vector is added to them). A model trained on one layout (the `cpu` preset: L = 16 only, block = 3L+9) cannot read
- * its outputs at shifted positions at all — even the pre-trained model fails the task with one zero slot inserted —
- * so "keep" separates what the inserted content does from what moving the layout does.
+ * Positions. "shift" (the reference): position = index, so `>` and the continuation move n places later.
+ * "keep": every real token keeps the position it has in the clean sequence, and slot j sits at the fractional
+ * position L+5 + (j+1)/(n+1), between the last text token and `>`. A model trained on one layout (the `cpu` preset:
+ * L = 16 only, block = 3L+9) cannot read its outputs at shifted positions at all — even the pre-trained model fails
+ * the task with one zero slot inserted — so "keep" separates what the inserted content does from what moving the
+ * layout does. The slots still carry a position vector of the usual size: with none, a zero-based slot's input
+ * would be δ alone, and the first LayerNorm divides its scale out, so the ε budget would constrain nothing.
  *
  * Items of one group share L, so a group is one batch; sets with several text lengths give several groups.
  */
@@ -39,8 +41,8 @@ export interface AttackGroup {
   eot: number;
   /** Slot positions (the same in every row): L+6 .. L+5+n. */
   slots: number[];
-  /** Position id of every x position [T] (−1 = no position vector: the slots under "keep"). */
-  positions: Int32Array;
+  /** Position of every x position [T] (fractional for the slots under "keep"). */
+  positions: Float64Array;
   /** x token ids [B, T]; slot positions hold `placeholder`. */
   tokens: Int32Array;
   /** Targets [B·T]: the compliant token at positions eot..eot+steps−1, −1 elsewhere (and where the item has PAD). */
@@ -65,7 +67,7 @@ export function buildGroups(items: readonly EvalItem[], n: number, placeholder =
     const rows = byL.get(L)!;
     const B = rows.length, steps = 2 * L + 2, eot = L + 6 + n, P = eot + 1, T = P + steps - 1;
     const slots = Array.from({ length: n }, (_, j) => L + 6 + j);
-    const positions = Int32Array.from({ length: T }, (_, t) => (mode === "shift" || t < L + 6 ? t : t < eot ? -1 : t - n));
+    const positions = Float64Array.from({ length: T }, (_, t) => (mode === "shift" || t < L + 6 ? t : t < eot ? L + 5 + (t - L - 5) / (n + 1) : t - n));
     const tokens = new Int32Array(B * T), targets = new Int32Array(B * T).fill(-1), weights = new Float32Array(B * T);
     const compliant = new Int32Array(B * steps), refusal = new Int32Array(B * steps);
     rows.forEach((r, b) => {

@@ -44,9 +44,9 @@ export function teacherForced(g: AttackGroup, logits: Float32Array, V: number): 
 /**
  * Greedy generation from input embeddings: prompt [B, P, C] (soft vectors included) → `steps` ids per row
  * [B, steps]. Each generated token is appended as its wte row and the prefix is re-run (no KV cache; the
- * sequences are short, as in eval/generate.ts). `positions` [≥ P+steps−1]: position ids (default 0, 1, …).
+ * sequences are short, as in eval/generate.ts). `positions` [≥ P+steps−1]: positions (default 0, 1, …).
  */
-export function greedyFromEmbeds(model: GPT, prompt: Float32Array, B: number, P: number, steps: number, positions?: Int32Array): Int32Array {
+export function greedyFromEmbeds(model: GPT, prompt: Float32Array, B: number, P: number, steps: number, positions?: Float64Array): Int32Array {
   const C = model.config.n_embd, V = model.config.vocab_size;
   const w = model.p("transformer.wte.weight").data;
   const Tmax = P + steps - 1;

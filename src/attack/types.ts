@@ -20,7 +20,7 @@ export interface CommonAttackOptions {
   earlyStop: boolean;
   /** Items per forward/backward batch. */
   chunk: number;
-  /** Position ids: "keep" (real tokens keep their clean positions, slots get none) or "shift" (the reference). */
+  /** "keep" (real tokens keep their clean positions, slots between text and `>`) or "shift" (the reference). */
   positions: SlotPositions;
 }
 

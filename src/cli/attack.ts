@@ -58,7 +58,7 @@ function specFrom(f: CommonFlags, tokens: number, steps: number): AttackSpec {
 function withCommonOptions(c: Command): Command {
   return c
     .option("--method <m>", "soft (embedding-space) | gcg (discrete tokens)", "soft")
-    .option("--positions <mode>", "keep: real tokens keep their clean positions, slots get none | shift: later tokens move n places (the reference)", "keep")
+    .option("--positions <mode>", "keep: real tokens keep their clean positions, slots sit between text and > | shift: later tokens move n places (the reference)", "keep")
     .option("--norm <p>", "soft: budget ball, l2 | linf", "l2")
     .option("--optimizer <o>", "soft: normalized (paper) | signed (Schwinn); default by norm")
     .option("--lr <x>", "soft: step size (default 2ε/steps)")

@@ -15,8 +15,9 @@ import { validateGPTConfig, type GPTConfig } from "../../src/model/config.js";
 import { evalItems, type EvalItem } from "../../src/data/evalsets.js";
 import { EOT } from "../../src/data/vocab.js";
 import { greedyGenerate } from "../../src/eval/generate.js";
+import { sinusoidalPositions } from "../../src/model/params.js";
 import {
-  buildGroups, chunkGroups, defaultEps, gcgAttack, greedyFromEmbeds, groupLoss, insertSoft, modelForLength, readAttackInputs, runAttack,
+  buildGroups, chunkGroups, defaultEps, positionTable, gcgAttack, greedyFromEmbeds, groupLoss, insertSoft, modelForLength, readAttackInputs, runAttack,
   vectorNorm, writeAttackArtifacts, gcgDefaults, softDefaults, type AttackSpec,
 } from "../../src/attack/index.js";
 import { UserError } from "../../src/util/errors.js";
@@ -54,9 +55,10 @@ test("layout: n slots right before EOT, compliant targets re-aligned after them"
     for (let k = 0; k < 2 * L + 2; k++) assert.equal(g!.targets[b * g!.T + g!.eot + k], its[b]!.compliant[k]);
     assert.equal(g!.targets[b * g!.T + g!.eot - 1], -1);
   }
-  // "keep": real tokens keep their clean positions, the slots get none; "shift": positions are indices.
+  // "keep": real tokens keep their clean positions, the slots sit between the last text token and `>`;
+  // "shift": positions are indices.
   const keep = Array.from(g!.positions);
-  assert.deepEqual(keep.slice(0, L + 9), [...Array.from({ length: L + 6 }, (_, t) => t), -1, -1, -1]);
+  assert.deepEqual(keep.slice(0, L + 9), [...Array.from({ length: L + 6 }, (_, t) => t), L + 5.25, L + 5.5, L + 5.75]);
   assert.deepEqual(keep.slice(L + 9), Array.from({ length: g!.T - L - 9 }, (_, k) => L + 6 + k));
   assert.deepEqual(Array.from(buildGroups(its, 3, 0, "shift")[0]!.positions), Array.from({ length: g!.T }, (_, t) => t));
 });
@@ -244,6 +246,20 @@ test("artifacts: attack.json and the adversarial inputs round-trip and reproduce
   }
   const all = writeAttackArtifacts(join(dir, "all"), out, { saveAll: true });
   assert.equal(all, 4);
+});
+
+test("position tables: the model's sinusoids at integer positions, interpolated learned rows in between", () => {
+  const m = model();
+  const C = m.config.n_embd, T = m.config.block_size;
+  const ints = Float64Array.from({ length: T }, (_, t) => t);
+  assert.deepEqual(Array.from(positionTable(m, ints)), Array.from(sinusoidalPositions(T, C)));
+  const learned = model(2, { pos: "learned" });
+  const w = learned.p("transformer.wpe.weight").data;
+  const tab = positionTable(learned, Float64Array.of(3, 3.25));
+  for (let c = 0; c < C; c++) {
+    assert.equal(tab[c], w[3 * C + c]);
+    assert.ok(Math.abs(tab[C + c]! - (0.75 * w[3 * C + c]! + 0.25 * w[4 * C + c]!)) < 1e-6);
+  }
 });
 
 test("model views: sinusoidal positions extend past the block, learned ones refuse with a UserError", () => {
