@@ -20,9 +20,11 @@ import { stageHash } from "./stages.js";
 
 /** Analysis sample sizes per preset (test inputs per group). */
 const ANALYSIS_N: Record<string, number> = { tiny: 24, cpu: 400, paper: 1000 };
-const ALPHAS = "0,0.5,1,1.25,1.5,2,3";
-/** Items per evaluation in the α sweep (one full evaluation per α) and per attack strength. */
+const ALPHAS = "0,0.5,1,1.25,1.5,2";
+/** Items per attack strength. */
 const SWEEP_N: Record<string, number> = { tiny: 8, cpu: 100, paper: 500 };
+/** Items per set in each evaluation of the α sweep (one full evaluation of all sets per α). */
+const ALPHA_N: Record<string, number> = { tiny: 8, cpu: 50, paper: 200 };
 
 function readJson(path: string): any {
   return existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : undefined;
@@ -38,7 +40,7 @@ async function analysisStages(o: ReproduceOptions, r: SeedResult, timings: Stage
     const dir = join(o.out, `seed-${r.seed}`, "analysis", name);
     // Interventions (one evaluation per α) for SSFT only: the paper's claim is about the weakest method.
     const kinds = method === "ssft" ? (["all", "interventions"] as const) : (["all"] as const);
-    const sweepN = SWEEP_N[o.preset] ?? 100;
+    const sweepN = ALPHA_N[o.preset] ?? 50;
     const opts: AnalyzeOptions = { it: r.dirs.pretrain, st: r.dirs[name], out: dir, n: String(n), successFilter: true, jbN: String(jbN), alphas: ALPHAS };
     const inputs = [readJson(join(r.dirs[name], "stage.json"))?.hash ?? "", readJson(join(r.dirs.pretrain, "stage.json"))?.hash ?? ""];
     await runStageAsync(dir, `analysis ${name}`, stageHash({ n, jbN, kinds, alphas: ALPHAS, sweepN }, inputs), async () => {
