@@ -134,7 +134,8 @@ export function sweepSpec(r: SweepResult): VlSpec {
   const facets = multiModel ? { column: "model", ...(multiSet || multiEps ? { row: "panel" } : {}) } : multiSet || multiEps ? { column: "panel" } : {};
   const x = { field: "steps", type: "quantitative", title: "attack steps" };
   const color = { field: "series", type: "nominal", title: null, sort: [...new Set(data.map((d) => d.series))] };
-  const y = { field: "success", type: "quantitative", title: "attack success (greedy exact match)", scale: { domain: [0, 1] } };
+  // Stacked rows repeat the y title, so it must be short there.
+  const y = { field: "success", type: "quantitative", title: "row" in facets ? "success" : "attack success (greedy exact match)", scale: { domain: [0, 1] } };
   const inner = {
     width: 180, height: 150,
     layer: [
@@ -145,7 +146,11 @@ export function sweepSpec(r: SweepResult): VlSpec {
   };
   const facet: Record<string, unknown> = {};
   // Panels in the order given (models as listed on the command line).
-  for (const [k, f] of Object.entries(facets)) facet[k] = { field: f, type: "nominal", title: null, sort: [...new Set(data.map((d) => d[f as "model" | "panel"]))] };
+  for (const [k, f] of Object.entries(facets)) {
+    // Row labels go on the right, clear of the y-axis title.
+    const header = k === "row" ? { header: { labelOrient: "right", labelAngle: 0, labelAlign: "left" } } : {};
+    facet[k] = { field: f, type: "nominal", title: null, sort: [...new Set(data.map((d) => d[f as "model" | "panel"]))], ...header };
+  }
   const base = { $schema: VL_SCHEMA, title, data: { values: data } };
   return Object.keys(facet).length ? { ...base, facet, spec: inner } : { ...base, ...inner };
 }
