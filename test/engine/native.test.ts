@@ -8,6 +8,7 @@
  * So each element must satisfy |native − js| ≤ 1e-4·|js| + 3e-5·max|js| (relative 1e-4, plus an absolute
  * floor tied to the array's scale for entries that cancel to near zero).
  */
+import { Rng } from "../../src/engine/rng.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
@@ -30,16 +31,10 @@ const js = jsBackend;
 // ---------------------------------------------------------------------------------------------------------
 // helpers
 
-/** mulberry32: small seeded PRNG so failures reproduce. */
+/** Seeded uniform stream (the engine's xoshiro128**) so failures reproduce. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed, 42);
+  return () => r.uniform();
 }
 
 /** n uniform values in [lo, hi), as a subarray view starting `offset` floats into its buffer. */

@@ -1,4 +1,5 @@
 /** Builders of raw (possibly malformed) safetensors bytes for the reader tests and the fuzzer. */
+import { Rng } from "../../src/engine/rng.js";
 
 /** 8-byte little-endian length + header text (as given, no padding) + data buffer. */
 export function rawFile(header: string | object, data: Uint8Array | number = 0, lengthOverride?: bigint): Uint8Array {
@@ -19,14 +20,8 @@ export function u16le(words: number[]): Uint8Array {
   return out;
 }
 
-/** Seeded PRNG (mulberry32): reproducible fuzzing without a dependency. */
+/** Seeded uniform stream (the engine's xoshiro128**): reproducible fuzzing without a dependency. */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed, 7);
+  return () => r.uniform();
 }
