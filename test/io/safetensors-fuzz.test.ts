@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../../src/util/errors.js";
 import { encodeSafetensors, readSafetensors } from "../../src/io/safetensors.js";
-import { mulberry32, rawFile, u16le } from "./st-helpers.js";
+import { seededUniform, rawFile, u16le } from "./st-helpers.js";
 
 const SEED = Number(process.env.NULLSPACE_FUZZ_SEED ?? 20240601);
 const N = Number(process.env.NULLSPACE_FUZZ_N ?? 30000);
@@ -212,7 +212,7 @@ function outcome(fn: () => { tensors: Map<string, { shape: number[]; data: Float
 }
 
 test(`fuzz: ${N} mutated files (seed ${SEED}) → tensors or a one-line UserError`, { timeout: 120_000 }, (t) => {
-  const r = mulberry32(SEED);
+  const r = seededUniform(SEED);
   const bases = corpus();
   for (const b of bases) assert.match(outcome(() => readSafetensors(b)), /^ok:/, "corpus files are valid");
   const dir = mkdtempSync(join(tmpdir(), "nullspace-fuzz-"));

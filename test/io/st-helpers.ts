@@ -21,7 +21,7 @@ export function u16le(words: number[]): Uint8Array {
 }
 
 /** Seeded uniform stream (the engine's xoshiro128**): reproducible fuzzing without a dependency. */
-export function mulberry32(seed: number): () => number {
+export function seededUniform(seed: number): () => number {
   const r = new Rng(seed, 7);
   return () => r.uniform();
 }
