@@ -15,3 +15,5 @@ export * from "./eval/pretrain-eval.js";
 export * from "./eval/generate.js";
 export * as analysis from "./analysis/index.js";
 export * as plot from "./plot/index.js";
+export * as attack from "./attack/index.js";
+export * as reproduce from "./reproduce/claims.js";

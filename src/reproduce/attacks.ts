@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { readAttackInputs } from "../attack/artifacts.js";
+import { modelForLength } from "../attack/embed.js";
 import { runSweep, type SweepRow } from "../attack/sweep.js";
 import { softDefaults } from "../attack/types.js";
 import { runClustering } from "../analysis/clustering.js";
@@ -41,14 +42,17 @@ export async function attackStage(stDir: string, out: string, n: number, analysi
   const data = standardInputs({ ...runDataSpec(stDir), split: "test" }, analysisN, analysisN);
   const cents = runClustering([{ label: "ST", model: st }], data).centroids.get("ST")!;
   const groups: TauGroup[] = [{ name: "safe", inputs: { sequences: data.testSafe } }, { name: "unsafe", inputs: { sequences: data.testUnsafe } }];
+  let maxT = st.config.block_size;
   for (const r of rows) {
     const dir = join(out, "points", `${r.model}-std_unsafe-n${r.tokens}-s${r.steps}${r.eps !== null ? `-e${+r.eps.toPrecision(4)}` : ""}`);
     if (!existsSync(join(dir, "attack-inputs.safetensors"))) continue;
     const a = readAttackInputs(dir);
     if (!a.success.some(Boolean)) continue;
     groups.push({ name: `soft n=${r.tokens}`, family: "soft-token attack", strength: r.tokens, inputs: { embeds: a.embeds, starts: a.eot }, success: a.success });
+    maxT = Math.max(maxT, a.embeds.shape[1]);
   }
-  const tr = jailbreakTau("ST", st, cents, groups);
+  // Inserted slots lengthen the sequences past the trained block; a view with a longer block shares the weights.
+  const tr = jailbreakTau("ST", modelForLength(st, maxT).model, cents, groups);
   await writePlot(out, "attack-tau", strengthPlot(tr));
   const last = (g: (typeof tr.groups)[number]) => g.layers[g.layers.length - 1]?.mean ?? NaN;
   const result: AttackStageResult = {
