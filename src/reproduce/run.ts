@@ -73,6 +73,18 @@ export function machineInfo(): Record<string, string | number> {
   return { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, memory_gib: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, backend: be.name, threads: be.threads, simd: ni?.simd ?? "n/a", platform: `${process.platform}-${process.arch}` };
 }
 
+/** Success vs number of soft tokens for one safety run, a line per seed (from each seed's attacks.json). */
+async function attackStrengthPlot(dirs: string[], out: string): Promise<string | null> {
+  const rows: Record<string, unknown>[] = [];
+  dirs.forEach((d, i) => {
+    const a = readJson(join(d, "attacks.json")) as AttackStageResult | undefined;
+    for (const r of a?.rows ?? []) rows.push({ tokens: r.tokens, success: r.success.rate, series: `seed ${i}` });
+  });
+  if (!rows.length) return null;
+  const spec = curvesSpec({ title: "Soft-token attack success vs strength", rows, x: "tokens", y: "success", xTitle: "soft tokens inserted before EOT", yTitle: "success (greedy exact match)", yDomain: [0, 1] });
+  return (await writePlot(out, "success-vs-tokens", spec)).svg;
+}
+
 /** Loss curves of the pre-training and the six safety runs of one seed. */
 async function trainingCurves(out: string, r: SeedResult): Promise<string | null> {
   const rows: Record<string, unknown>[] = [];
@@ -132,7 +144,9 @@ export async function reproduce(o: ReproduceOptions, log: (s: string) => void): 
     );
     if (method === "ssft") figures.push([`${name}`, "Linear intervention W_IT + α·ΔW", join(d, "interventions.svg")]);
     const ad = join(o.out, `seed-${first.seed}`, "attacks", name);
-    figures.push([`${name}`, "Soft-token attack success vs number of inserted vectors (10 steps, ε = mean token-embedding norm)", join(ad, "sweep.svg")], [`${name}`, "Fig. 7 (attacks): τ of successful adversarial inputs vs attack strength", join(ad, "attack-tau.svg")]);
+    const svg = await attackStrengthPlot(o.seeds.map((s) => join(o.out, `seed-${s}`, "attacks", name)), ad);
+    if (svg) figures.push([`${name}`, "Soft-token attack success vs number of inserted vectors (10 steps, ε = mean token-embedding norm), one line per seed, with 95% intervals in attacks.json", svg]);
+    figures.push([`${name}`, "Fig. 7 (attacks): τ of successful adversarial inputs vs attack strength", join(ad, "attack-tau.svg")]);
   }
   const curves = await trainingCurves(o.out, first);
   const reportPath = join(o.out, "report.html");
