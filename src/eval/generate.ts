@@ -7,8 +7,8 @@ import { noGrad } from "../engine/tensor.js";
 import type { GPT } from "../model/gpt.js";
 
 /**
- * prompts: [B, P] ids (row-major). Returns the `steps` generated ids per row, [B, steps].
- * `stopAfter`: optional per-row budget is not needed here — outputs have known lengths in this DGP.
+ * prompts: [B, P] ids (row-major). Returns the `steps` generated ids per row, [B, steps] (outputs have known
+ * lengths in this data-generating process, so there is no stop condition).
  */
 export function greedyGenerate(model: GPT, prompts: Int32Array, B: number, P: number, steps: number): Int32Array {
   const V = model.config.vocab_size;
@@ -33,4 +33,25 @@ export function greedyGenerate(model: GPT, prompts: Int32Array, B: number, P: nu
     }
   });
   return out;
+}
+
+/** Greedy continuations for prompts of any lengths: grouped by (prompt length, steps) into batches of ≤ chunk. */
+export function generateFor(model: GPT, prompts: Uint8Array[], steps: number[], chunk = 256): Int32Array[] {
+  const res = new Array<Int32Array>(prompts.length);
+  const groups = new Map<string, number[]>();
+  prompts.forEach((p, i) => {
+    const k = `${p.length}:${steps[i]}`;
+    (groups.get(k) ?? groups.set(k, []).get(k)!).push(i);
+  });
+  for (const idx of groups.values()) {
+    for (let s = 0; s < idx.length; s += chunk) {
+      const part = idx.slice(s, s + chunk);
+      const P = prompts[part[0]].length, st = steps[part[0]];
+      const flat = new Int32Array(part.length * P);
+      part.forEach((i, r) => flat.set(prompts[i], r * P));
+      const gen = greedyGenerate(model, flat, part.length, P, st);
+      part.forEach((i, r) => (res[i] = gen.slice(r * st, (r + 1) * st)));
+    }
+  }
+  return res;
 }

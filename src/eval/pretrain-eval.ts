@@ -6,7 +6,7 @@ import { pretrainBatch } from "../data/batch.js";
 import { PretrainSampler, PRETRAIN_MODES } from "../data/pretrain.js";
 import type { GPT } from "../model/gpt.js";
 import type { PretrainRunConfig } from "../stages/presets.js";
-import { greedyGenerate } from "./generate.js";
+import { generateFor } from "./generate.js";
 import { argmaxPredictions, scoreTeacherForced, segmentMask } from "./teacher.js";
 
 export interface GreedyCase {
@@ -17,34 +17,19 @@ export interface GreedyCase {
 }
 
 /**
- * Greedy exact match over cases (grouped by prompt length so each group is one batch). Returns per-case
- * [first-segment match, full match], where the first segment is the first `firstLen(L)` tokens.
+ * Greedy exact match over cases. Returns per case whether the first `firstLen(L)` tokens and the whole expected
+ * continuation were produced.
  */
-export function greedyExactMatch(model: GPT, cases: GreedyCase[], firstLen: (L: number) => number, chunk = 256): { first: boolean[]; full: boolean[]; outputs: Int32Array[] } {
-  const first = new Array<boolean>(cases.length), full = new Array<boolean>(cases.length), outputs = new Array<Int32Array>(cases.length);
-  const groups = new Map<string, number[]>();
+export function greedyExactMatch(model: GPT, cases: GreedyCase[], firstLen: (L: number) => number): { first: boolean[]; full: boolean[]; outputs: Int32Array[] } {
+  const outputs = generateFor(model, cases.map((c) => c.prompt), cases.map((c) => c.expected.length));
+  const first: boolean[] = [], full: boolean[] = [];
   cases.forEach((c, i) => {
-    const key = `${c.prompt.length}:${c.expected.length}`;
-    (groups.get(key) ?? groups.set(key, []).get(key)!).push(i);
+    const out = outputs[i], f = firstLen(c.L);
+    let okFirst = true, okAll = true;
+    for (let t = 0; t < c.expected.length; t++) if (out[t] !== c.expected[t]) { okAll = false; if (t < f) okFirst = false; }
+    first.push(okFirst);
+    full.push(okAll);
   });
-  for (const idx of groups.values()) {
-    for (let s = 0; s < idx.length; s += chunk) {
-      const part = idx.slice(s, s + chunk);
-      const P = cases[part[0]].prompt.length, steps = cases[part[0]].expected.length;
-      const prompts = new Int32Array(part.length * P);
-      part.forEach((ci, r) => prompts.set(cases[ci].prompt, r * P));
-      const gen = greedyGenerate(model, prompts, part.length, P, steps);
-      part.forEach((ci, r) => {
-        const out = gen.subarray(r * steps, (r + 1) * steps);
-        const exp = cases[ci].expected, f = firstLen(cases[ci].L);
-        let okFirst = true, okAll = true;
-        for (let t = 0; t < steps; t++) if (out[t] !== exp[t]) { okAll = false; if (t < f) okFirst = false; }
-        first[ci] = okFirst;
-        full[ci] = okAll;
-        outputs[ci] = out.slice();
-      });
-    }
-  }
   return { first, full, outputs };
 }
 
@@ -83,10 +68,10 @@ export function evaluatePretrain(model: GPT, cfg: PretrainRunConfig, opts: { n?:
     out[`greedy/pcfg${pcfg}/em`] = mean(g.full);
     out[`greedy/pcfg${pcfg}/em_out1`] = mean(g.first);
   }
-  for (const key of ["greedy/em", "greedy/em_out1", "tf/pcfg/acc", "tf/full/em"]) {
-    const [a, b] = key.split("/").length === 2 ? [key.split("/")[0], key.split("/")[1]] : [key.split("/").slice(0, 2).join("/"), key.split("/")[2]];
-    const vals = cfg.data.pcfgs.map((k) => out[`${a}/pcfg${k}/${b}`]);
-    out[key] = vals.reduce((x, y) => x + y, 0) / vals.length;
+  // Averages over PCFGs: `<prefix>/<metric>` from `<prefix>/pcfg<k>/<metric>`.
+  for (const [prefix, metric] of [["greedy", "em"], ["greedy", "em_out1"], ["tf/pcfg", "acc"], ["tf/full", "em"]]) {
+    const vals = cfg.data.pcfgs.map((k) => out[`${prefix}/pcfg${k}/${metric}`]);
+    out[`${prefix}/${metric}`] = vals.reduce((x, y) => x + y, 0) / vals.length;
   }
   return out;
 }

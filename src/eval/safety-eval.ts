@@ -10,7 +10,7 @@ import { EVAL_SET_NAMES, EvalSampler, type EvalItem, type EvalSetName } from "..
 import type { DataSpec } from "../data/sample.js";
 import { PAD } from "../data/vocab.js";
 import type { GPT } from "../model/gpt.js";
-import { greedyGenerate } from "./generate.js";
+import { generateFor } from "./generate.js";
 import { argmaxPredictions, scoreTeacherForced, segmentMask } from "./teacher.js";
 
 /** Shifted positions predicting `slot1 *^ slot2 *^` (PAD targets inside stay unscored). */
@@ -47,27 +47,6 @@ export interface SetResult {
 function matches(out: Int32Array, exp: Uint8Array): boolean {
   for (let i = 0; i < exp.length; i++) if (exp[i] !== PAD && out[i] !== exp[i]) return false;
   return true;
-}
-
-/** Greedy continuations for a list of prompts (grouped by length). */
-export function generateFor(model: GPT, prompts: Uint8Array[], steps: number[], chunk = 256): Int32Array[] {
-  const res = new Array<Int32Array>(prompts.length);
-  const groups = new Map<string, number[]>();
-  prompts.forEach((p, i) => {
-    const k = `${p.length}:${steps[i]}`;
-    (groups.get(k) ?? groups.set(k, []).get(k)!).push(i);
-  });
-  for (const idx of groups.values()) {
-    for (let s = 0; s < idx.length; s += chunk) {
-      const part = idx.slice(s, s + chunk);
-      const P = prompts[part[0]].length, st = steps[part[0]];
-      const flat = new Int32Array(part.length * P);
-      part.forEach((i, r) => flat.set(prompts[i], r * P));
-      const gen = greedyGenerate(model, flat, part.length, P, st);
-      part.forEach((i, r) => (res[i] = gen.slice(r * st, (r + 1) * st)));
-    }
-  }
-  return res;
 }
 
 export function evaluateSet(model: GPT, spec: DataSpec, set: EvalSetName, n: number): SetResult {
