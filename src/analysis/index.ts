@@ -13,3 +13,4 @@ export * from "./spectrum.js";
 export * from "./lipschitz.js";
 export * from "./jailbreaks.js";
 export * from "./interventions.js";
+export * from "./driver.js";

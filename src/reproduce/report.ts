@@ -2,7 +2,6 @@
  * The self-contained report: setup, evaluation table, claims table and every figure inlined as SVG (no network).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { SafetyEval } from "../eval/safety-eval.js";
 import type { ClaimResult } from "./claims.js";
 import type { StageTiming } from "./pipeline.js";

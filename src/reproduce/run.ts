@@ -5,7 +5,7 @@
 import { cpus, totalmem } from "node:os";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { analyze, type AnalyzeOptions } from "../cli/analyze.js";
+import { analyze, type AnalyzeOptions } from "../analysis/driver.js";
 import { backend } from "../engine/backend/index.js";
 import { nativeInfo } from "../engine/backend/native.js";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
