@@ -23,3 +23,10 @@ export function sequenceLogLikelihood(logits: Tensor, targets: Int32Array, weigh
   for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) count[b] += weights[b * T + t];
   return { logp: scale(rowWeightedSum(nll, weights), -1), count };
 }
+
+/** Targets for cross-entropy: y where the loss mask is on, −1 (ignored) elsewhere. */
+export function maskedTargets(y: Int32Array, mask: Float32Array): Int32Array {
+  const t = new Int32Array(y.length);
+  for (let i = 0; i < y.length; i++) t[i] = mask[i] !== 0 ? y[i] : -1;
+  return t;
+}

@@ -11,8 +11,7 @@ import { addConst, logSigmoid, mean, mul, neg, pick, scale, sub } from "../engin
 import { Tensor, alloc, noGrad } from "../engine/tensor.js";
 import type { Batch } from "../data/batch.js";
 import type { GPT } from "../model/gpt.js";
-import { meanCrossEntropy, sequenceLogLikelihood } from "../model/loss.js";
-import { maskedTargets } from "../stages/common.js";
+import { maskedTargets, meanCrossEntropy, sequenceLogLikelihood } from "../model/loss.js";
 
 export type Method = "ssft" | "dpo" | "unlearn";
 export const METHODS: readonly Method[] = ["ssft", "dpo", "unlearn"];
@@ -44,7 +43,7 @@ function stack(a: Batch, b: Batch): { x: Int32Array; y: Int32Array; mask: Float3
 /** Normalised per-sequence log-likelihoods [2B] of chosen then rejected rows. */
 function pairLogps(model: GPT, s: ReturnType<typeof stack>, norm: LossConfig["logp_norm"]): Tensor {
   const logits = model.forward({ tokens: s.x, B: s.B, T: s.T }); // [2B, T, V]
-  const { logp, count } = sequenceLogLikelihood(logits, maskedTargets(s.y, s.mask), s.mask); // [2B]
+  const { logp, count } = sequenceLogLikelihood(logits, s.y, s.mask); // [2B] (positions with mask 0 are ignored there)
   if (norm === "sum") return logp;
   if (norm === "mean_fixed") return scale(logp, 1 / model.config.block_size);
   const inv = alloc(s.B);

@@ -35,10 +35,3 @@ export function openRun(out: string, config: unknown, resume: boolean): RunDir {
   }
   return run;
 }
-
-/** Targets for cross-entropy: y where the loss mask is on, −1 (ignored) elsewhere. */
-export function maskedTargets(y: Int32Array, mask: Float32Array): Int32Array {
-  const t = new Int32Array(y.length);
-  for (let i = 0; i < y.length; i++) t[i] = mask[i] !== 0 ? y[i] : -1;
-  return t;
-}

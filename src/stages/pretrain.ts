@@ -8,9 +8,9 @@ import { evaluatePretrain } from "../eval/pretrain-eval.js";
 import { writeJsonAtomic } from "../io/atomic.js";
 import { validateGPTConfig } from "../model/config.js";
 import { GPT } from "../model/gpt.js";
-import { meanCrossEntropy } from "../model/loss.js";
+import { maskedTargets, meanCrossEntropy } from "../model/loss.js";
 import { train, type TrainSummary } from "../train/trainer.js";
-import { maskedTargets, openRun } from "./common.js";
+import { openRun } from "./common.js";
 import { validateDataConfig, validateTrainConfig, type PretrainRunConfig } from "./presets.js";
 
 export interface PretrainOptions {
