@@ -46,17 +46,15 @@ export class HookRunner {
 
   constructor(cfg: GPTConfig, hooks: Iterable<[string, HookFn]> = []) {
     this.hooks = new Map();
-    const valid = new Set(hookNames(cfg));
+    // Built only when hooks are given: every forward pass (training, generation) constructs a runner.
+    let valid: Set<string> | null = null;
     for (const [name, fn] of hooks) {
+      valid ??= new Set(hookNames(cfg));
       if (!valid.has(name)) throw new UserError(`unknown hook "${name}"; valid hooks: ${[...valid].filter((n) => !n.startsWith("blocks.") || n.startsWith("blocks.0.")).join(", ")} (blocks.0 … blocks.${cfg.n_layer - 1})`);
       const list = this.hooks.get(name) ?? [];
       list.push(fn);
       this.hooks.set(name, list);
     }
-  }
-
-  get empty(): boolean {
-    return this.hooks.size === 0;
   }
 
   point(name: string, t: Tensor): Tensor {
