@@ -25,7 +25,7 @@ function addonPaths(): string[] {
   return paths;
 }
 
-let cached: { backend: Backend | null; error: string | null } | null = null;
+let cached: { backend: Backend | null; error: string | null; addon?: NativeAddon } | null = null;
 
 /** Loads the native backend, or returns null with the reason (cached). */
 export function loadNativeBackend(): { backend: Backend | null; error: string | null } {
@@ -37,7 +37,6 @@ export function loadNativeBackend(): { backend: Backend | null; error: string | 
     const addon = require(path) as NativeAddon;
     const threadsEnv = process.env.NULLSPACE_THREADS;
     if (threadsEnv) addon.setThreads(Math.max(1, parseInt(threadsEnv, 10) || 1));
-    const info = addon.info();
     const backend: Backend = {
       name: "native",
       get threads() { return addon.info().threads; },
@@ -58,8 +57,7 @@ export function loadNativeBackend(): { backend: Backend | null; error: string | 
       sumSquares: addon.sumSquares,
       adamw: addon.adamw,
     };
-    void info;
-    return (cached = { backend, error: null });
+    return (cached = { backend, error: null, addon });
   } catch (err) {
     return (cached = { backend: null, error: `native addon failed to load: ${(err as Error).message.split("\n")[0]}` });
   }
@@ -67,9 +65,5 @@ export function loadNativeBackend(): { backend: Backend | null; error: string | 
 
 /** SIMD path and thread count of the loaded addon, for benchmarks and reports. */
 export function nativeInfo(): { threads: number; simd: string } | null {
-  const r = loadNativeBackend();
-  if (!r.backend) return null;
-  const require = createRequire(import.meta.url);
-  const path = addonPaths().find((p) => existsSync(p))!;
-  return (require(path) as NativeAddon).info();
+  return loadNativeBackend().addon?.info() ?? null;
 }
