@@ -28,7 +28,7 @@ function addonPaths(): string[] {
 let cached: { backend: Backend | null; error: string | null; addon?: NativeAddon } | null = null;
 
 /** Loads the native backend, or returns null with the reason (cached). */
-export function loadNativeBackend(): { backend: Backend | null; error: string | null } {
+export function loadNativeBackend(): { backend: Backend | null; error: string | null; addon?: NativeAddon } {
   if (cached) return cached;
   const path = addonPaths().find((p) => existsSync(p));
   if (!path) return (cached = { backend: null, error: "native addon not built (build/Release/nullspace.node missing)" });
