@@ -73,10 +73,13 @@ export function openLlamaCheckpoint(dir: string): LlamaCheckpoint {
       const bytes = new Uint8Array(rows.length * rowBytes);
       const fd = openOrFail(file);
       try {
-        for (let i = 0; i < rows.length; i++) {
+        for (let i = 0; i < rows.length;) {
           const r = rows[i]!;
           if (!Number.isInteger(r) || r < 0 || r >= R) throw new UserError(`${name}: row ${show(r)} out of range [0, ${R})`);
-          readExactly(file, fd, bytes.subarray(i * rowBytes, (i + 1) * rowBytes), dataStart + info.begin + r * rowBytes);
+          let j = i + 1; // runs of consecutive rows (lm_head blocks) are one read
+          while (j < rows.length && rows[j] === r + (j - i)) j++;
+          readExactly(file, fd, bytes.subarray(i * rowBytes, j * rowBytes), dataStart + info.begin + r * rowBytes);
+          i = j;
         }
       } finally {
         closeSync(fd);

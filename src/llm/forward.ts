@@ -29,6 +29,8 @@ export interface LlamaForwardOptions {
   /** Upper bound on the tokens processed together (attention and MLP scratch scale with it); default 1024. */
   chunkTokens?: number;
   backend?: Backend;
+  /** lm_head rows read and applied at a time (default: 64 MiB of float32 rows). */
+  headBlockRows?: number;
   /** Called after each layer (progress for long runs). */
   onLayer?: (layer: number, layers: number) => void;
 }
@@ -121,52 +123,73 @@ export function runLlama(ck: LlamaCheckpoint, prompts: readonly ArrayLike<number
   const scratch = new Scratch();
   const rope = new RopeTable(ropeInvFreq(cfg));
   const ctxFor = (c: Chunk): ChunkCtx => ({ be, cfg, rope, scratch, lens: c.lens, rec: recorder(c.first, c.lens) });
-  for (let l = 0; l <= lastLayer; l++) {
-    const attn = loadAttn(ck, l);
+  // One function call per sublayer, so its weights are unreachable (collectable) once it returns.
+  const attnPass = (l: number) => {
+    const w = loadAttn(ck, l);
     forChunks(chunks, (c, x, n) => {
       const ctx = ctxFor(c);
       ctx.rec(`blocks.${l}.hook_resid_pre`, x, D);
-      attnSublayer(ctx, l, attn, x, n);
+      attnSublayer(ctx, l, w, x, n);
     }, resid, D);
-    const mlp = loadMlp(ck, l); // the attention weights are garbage from here on
-    forChunks(chunks, (c, x, n) => mlpSublayer(ctxFor(c), l, mlp, x, n), resid, D);
+  };
+  const mlpPass = (l: number) => {
+    const w = loadMlp(ck, l);
+    forChunks(chunks, (c, x, n) => mlpSublayer(ctxFor(c), l, w, x, n), resid, D);
+  };
+  for (let l = 0; l <= lastLayer; l++) {
+    attnPass(l);
+    mlpPass(l);
     opts.onLayer?.(l, cfg.numLayers);
   }
   if (!needTop) return { hooks: out, logits: null };
-  return { hooks: out, logits: top(ck, be, scratch, chunks, resid, logitsMode, recorder) };
+  return { hooks: out, logits: top(ck, be, chunks, resid, logitsMode, opts.headBlockRows, recorder) };
 }
 
-/** Final RMSNorm (recorded as ln_final.hook_normalized) and, if asked, lm_head. */
+/** lm_head rows are read and applied in blocks of this many bytes (float32), so 7B logits never hold all of it. */
+const HEAD_BLOCK_BYTES = 64 << 20;
+
+/** Final RMSNorm (recorded as ln_final.hook_normalized; in place, the residual stream is done) and, if asked, lm_head. */
 function top(
-  ck: LlamaCheckpoint, be: Backend, scratch: Scratch, chunks: Chunk[], resid: Float32Array, mode: false | "last" | "all",
+  ck: LlamaCheckpoint, be: Backend, chunks: Chunk[], resid: Float32Array, mode: false | "last" | "all", headBlockRows: number | undefined,
   recorder: (first: number, lens: readonly number[]) => (hook: string, act: Float32Array, width: number) => void,
 ): Float32Array[] | null {
   const cfg = ck.config, D = cfg.hiddenSize, V = cfg.vocabSize;
   const normW = ck.read("model.norm.weight");
-  const head = mode === false ? null : ck.read(cfg.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight"); // [V, D]
-  const P = chunks.reduce((a, c) => a + c.lens.length, 0);
-  const logits: Float32Array[] = new Array(P);
-  const lastRows = mode === "last" ? new Float32Array(P * D) : null; // [P, D]
   forChunks(chunks, (c, x, n) => {
-    const h = scratch.get("h", n * D); // [n, D]
-    rmsNorm(h, x, normW, n, D, cfg.rmsNormEps);
-    recorder(c.first, c.lens)("ln_final.hook_normalized", h, D);
-    let row = 0;
-    c.lens.forEach((T, j) => {
-      if (mode === "all") {
-        logits[c.first + j] = new Float32Array(T * V); // [T, V]
-        be.linearForward(logits[c.first + j]!, h.subarray(row * D, (row + T) * D), head!, null, T, D, V);
-      } else if (lastRows) lastRows.set(h.subarray((row + T - 1) * D, (row + T) * D), (c.first + j) * D);
-      row += T;
-    });
+    rmsNorm(x, x, normW, n, D, cfg.rmsNormEps); // [n, D]
+    recorder(c.first, c.lens)("ln_final.hook_normalized", x, D);
   }, resid, D);
   if (mode === false) return null;
-  if (lastRows) {
-    const all = new Float32Array(P * V); // [P, V]
-    be.linearForward(all, lastRows, head!, null, P, D, V);
-    for (let i = 0; i < P; i++) logits[i] = all.subarray(i * V, (i + 1) * V);
+  const lens = chunks.flatMap((c) => c.lens);
+  const P = lens.length;
+  // "last": the last row of every prompt [P, D] as one batch; "all": each prompt's rows [T, D].
+  const inputs: { x: Float32Array; rows: number }[] = [];
+  if (mode === "last") {
+    const last = new Float32Array(P * D); // [P, D]
+    let end = 0;
+    lens.forEach((T, i) => {
+      end += T;
+      last.set(resid.subarray((end - 1) * D, end * D), i * D);
+    });
+    inputs.push({ x: last, rows: P });
+  } else {
+    let row = 0;
+    for (const T of lens) {
+      inputs.push({ x: resid.subarray(row * D, (row + T) * D), rows: T });
+      row += T;
+    }
   }
-  return logits;
+  const outs = inputs.map((inp) => new Float32Array(inp.rows * V)); // [rows, V]
+  const headName = cfg.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+  const block = headBlockRows ?? Math.max(1, Math.floor(HEAD_BLOCK_BYTES / (4 * D)));
+  for (let v0 = 0; v0 < V; v0 += block) {
+    const nv = Math.min(block, V - v0);
+    const w = ck.readRows(headName, Int32Array.from({ length: nv }, (_, i) => v0 + i)); // [nv, D]
+    // Columns v0 … v0+nv of each output: out[:, v0:] = x @ wᵀ with leading dimension V.
+    inputs.forEach((inp, i) => be.sgemm(false, true, inp.rows, nv, D, inp.x, D, w, D, 0, outs[i]!.subarray(v0), V));
+  }
+  if (mode === "all") return outs;
+  return lens.map((_, i) => outs[0]!.subarray(i * V, (i + 1) * V));
 }
 
 interface Chunk {

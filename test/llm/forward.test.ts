@@ -77,14 +77,15 @@ test("streamed over chunks of prompts = one prompt at a time; js and native back
   for (let i = 0; i < 3; i++) assert.ok(relErr(js.logits![i]!, all.logits![i]!) < 1e-5, `js vs default backend, prompt ${i}`);
 });
 
-test("position selectors, last-position logits, tied lm_head and early stop", () => {
+test("position selectors, last-position logits, tied lm_head in row blocks and early stop", () => {
   const dir = tmpDir();
   const cfg = writeTinyLlama(dir, { seed: 4, layers: 4, tie: true, dtype: "F32" });
   const ck = openLlamaCheckpoint(dir);
   const prompts = randomPrompts(6, 5, 300, 10);
   const full = runLlama(ck, prompts, { hooks: ["blocks.1.mlp.hook_post", "ln_final.hook_normalized"], logits: "all" });
   const mean = runLlama(ck, prompts, { hooks: ["blocks.1.mlp.hook_post"], select: meanLastPositions(3) });
-  const last = runLlama(ck, prompts, { hooks: ["ln_final.hook_normalized"], select: lastPosition, logits: "last" });
+  const last = runLlama(ck, prompts, { hooks: ["ln_final.hook_normalized"], select: lastPosition, logits: "last", headBlockRows: 7 });
+  const blocked = runLlama(ck, prompts, { logits: "all", headBlockRows: 64 });
   const I = cfg.intermediate_size as number, D = cfg.hidden_size as number, V = cfg.vocab_size as number;
   const emb = ck.read("model.embed_tokens.weight"); // [V, D], tied to lm_head
   prompts.forEach((p, i) => {
@@ -96,6 +97,7 @@ test("position selectors, last-position logits, tied lm_head and early stop", ()
     const lastNorm = last.hooks.get("ln_final.hook_normalized")![i]!;
     assert.deepEqual(lastNorm, full.hooks.get("ln_final.hook_normalized")![i]!.slice((T - 1) * D));
     assert.ok(relErr(last.logits![i]!, full.logits![i]!.slice((T - 1) * V)) < 1e-5);
+    assert.ok(relErr(blocked.logits![i]!, full.logits![i]!) < 1e-5, "lm_head applied in row blocks");
     const manual = new Float32Array(V);
     for (let v = 0; v < V; v++) for (let c = 0; c < D; c++) manual[v]! += lastNorm[c]! * emb[v * D + c]!;
     assert.ok(relErr(last.logits![i]!, manual) < 1e-5, "tied lm_head");
