@@ -31,7 +31,7 @@ export interface LlamaForwardOptions {
   backend?: Backend;
   /** lm_head rows read and applied at a time (default: 64 MiB of float32 rows). */
   headBlockRows?: number;
-  /** Called after each layer (progress for long runs). */
+  /** Called after each layer with the number of layers this run computes (progress for long runs). */
   onLayer?: (layer: number, layers: number) => void;
 }
 
@@ -139,7 +139,7 @@ export function runLlama(ck: LlamaCheckpoint, prompts: readonly ArrayLike<number
   for (let l = 0; l <= lastLayer; l++) {
     attnPass(l);
     mlpPass(l);
-    opts.onLayer?.(l, cfg.numLayers);
+    opts.onLayer?.(l, lastLayer + 1);
   }
   if (!needTop) return { hooks: out, logits: null };
   return { hooks: out, logits: top(ck, be, chunks, resid, logitsMode, opts.headBlockRows, recorder) };
