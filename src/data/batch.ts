@@ -87,10 +87,16 @@ export interface SafetyBatch {
 }
 
 /** Safety fine-tuning batch: the four members collated separately (same T, row b = quad b). */
-export function safetyBatch(s: SafetySampler, batchIndex: number, batchSize: number, perBatchLength?: boolean): SafetyBatch {
+/** The safety quadruples of batch `batchIndex` (one text length per batch when `perBatchLength`). */
+export function safetyQuads(s: SafetySampler, batchIndex: number, batchSize: number, perBatchLength?: boolean): SafetyQuad[] {
   const L = lengthFor(s.core, batchIndex, perBatchLength);
   const quads: SafetyQuad[] = new Array(batchSize);
   for (let j = 0; j < batchSize; j++) quads[j] = s.sample(batchIndex * batchSize + j, L);
+  return quads;
+}
+
+export function safetyBatch(s: SafetySampler, batchIndex: number, batchSize: number, perBatchLength?: boolean): SafetyBatch {
+  const quads = safetyQuads(s, batchIndex, batchSize, perBatchLength);
   const Ls = quads.map((q) => q.L);
   return {
     safe: collate(quads.map((q) => q.safe), Ls),

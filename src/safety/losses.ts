@@ -27,9 +27,15 @@ export interface LossConfig {
   /** Unlearning: weight of gradient ascent on the rejected response (unlearn_weight_unsafe). */
   gamma: number;
   logp_norm: "mean_fixed" | "sum" | "mean_tokens";
+  /**
+   * DPO: weight of an added NLL term on the chosen response (per-token mean), TRL's `rpo_alpha` (Pang et al. 2024,
+   * "Iterative Reasoning Preference Optimization"). 0 = plain DPO. It anchors the chosen likelihood, which plain DPO
+   * lets fall together with the rejected one.
+   */
+  rpo_alpha: number;
 }
 
-export const defaultLossConfig: LossConfig = { dpo_variant: "reference", beta_w: 0.1, beta_l: 0.01, beta: 0.1, gamma: 0.1, logp_norm: "mean_fixed" };
+export const defaultLossConfig: LossConfig = { dpo_variant: "reference", beta_w: 0.1, beta_l: 0.01, beta: 0.1, gamma: 0.1, logp_norm: "mean_fixed", rpo_alpha: 0 };
 
 /** Concatenates two batches of equal T row-wise: [chosen; rejected] → one forward pass of 2B rows. */
 function stack(a: Batch, b: Batch): { x: Int32Array; y: Int32Array; mask: Float32Array; B: number; T: number } {
@@ -40,16 +46,16 @@ function stack(a: Batch, b: Batch): { x: Int32Array; y: Int32Array; mask: Float3
   return { x, y, mask, B: a.B + b.B, T };
 }
 
-/** Normalised per-sequence log-likelihoods [2B] of chosen then rejected rows. */
-function pairLogps(model: GPT, s: ReturnType<typeof stack>, norm: LossConfig["logp_norm"]): Tensor {
+/** Per-sequence log-likelihoods [2B] of chosen then rejected rows, normalised by `norm`, and per token. */
+function pairLogps(model: GPT, s: ReturnType<typeof stack>, norm: LossConfig["logp_norm"]): { lp: Tensor; perToken: Tensor } {
   const logits = model.forward({ tokens: s.x, B: s.B, T: s.T }); // [2B, T, V]
   const { logp, count } = sequenceLogLikelihood(logits, s.y, s.mask); // [2B] (positions with mask 0 are ignored there)
-  if (norm === "sum") return logp;
-  if (norm === "mean_fixed") return scale(logp, 1 / model.config.block_size);
   const inv = alloc(s.B);
   for (let i = 0; i < s.B; i++) inv[i] = 1 / Math.max(1, count[i]);
   // Division by the per-row token count: a constant factor, so no gradient flows to the counts.
-  return mul(logp, new Tensor(inv, [s.B]));
+  const perToken = mul(logp, new Tensor(inv, [s.B]));
+  const lp = norm === "sum" ? logp : norm === "mean_fixed" ? scale(logp, 1 / model.config.block_size) : perToken;
+  return { lp, perToken };
 }
 
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
@@ -71,7 +77,7 @@ export function safetyLoss(method: Method, model: GPT, ref: GPT | null, chosen: 
   const B = chosen.B;
   const s = stack(chosen, rejected);
   const norm = method === "dpo" && cfg.dpo_variant === "standard" ? "sum" : cfg.logp_norm;
-  const lp = pairLogps(model, s, norm); // [2B]
+  const { lp, perToken } = pairLogps(model, s, norm); // [2B]
   const lpW = pick(lp, range(0, B)), lpL = pick(lp, range(B, B));
   const metrics: Record<string, number> = { "logps/chosen": avg(lpW.data), "logps/rejected": avg(lpL.data) };
   if (method === "unlearn") {
@@ -80,13 +86,20 @@ export function safetyLoss(method: Method, model: GPT, ref: GPT | null, chosen: 
     return { loss, metrics };
   }
   if (!ref) throw new Error("DPO needs a reference model");
-  const refLp = noGrad(() => pairLogps(ref, s, norm)).data;
+  const refLp = noGrad(() => pairLogps(ref, s, norm).lp).data;
   const refW = refLp.slice(0, B), refL = refLp.slice(B);
   const [bw, bl] = cfg.dpo_variant === "standard" ? [cfg.beta, cfg.beta] : [cfg.beta_w, cfg.beta_l];
   const rW = scale(addConst(lpW, refW, -1), bw); // β_w·(logπθ(w) − logπref(w))
   const rL = scale(addConst(lpL, refL, -1), bl);
   const margin = sub(rW, rL);
-  const loss = neg(mean(logSigmoid(margin)));
+  const dpo = neg(mean(logSigmoid(margin)));
+  // RPO: + α·NLL(chosen), the per-token mean over the chosen rows.
+  let loss = dpo;
+  if (cfg.rpo_alpha > 0) {
+    const lpTokW = mean(pick(perToken, range(0, B))); // mean per-token log-likelihood of the chosen rows
+    loss = sub(dpo, scale(lpTokW, cfg.rpo_alpha));
+    metrics["nll_loss"] = -lpTokW.data[0];
+  }
   let acc = 0;
   for (let i = 0; i < B; i++) if (rW.data[i] > rL.data[i]) acc++;
   Object.assign(metrics, { "rewards/chosen": avg(rW.data), "rewards/rejected": avg(rL.data), "rewards/accuracies": acc / B, "rewards/margins": avg(margin.data) });

@@ -5,7 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { safetyBatch } from "../data/batch.js";
+import { collate, safetyBatch, safetyQuads, type Batch } from "../data/batch.js";
 import { Rng } from "../engine/rng.js";
 import { SafetySampler } from "../data/safety-data.js";
 import type { DataSpec } from "../data/sample.js";
@@ -64,6 +64,8 @@ export function checkSafetyConfig(cfg: SafetyRunConfig): void {
   checkMethod(cfg.method);
   for (const m of METHODS) if (!(cfg.data.p_unsafe[m] >= 0 && cfg.data.p_unsafe[m] <= 1)) throw new UserError(`data.p_unsafe.${m} must be in [0, 1]`);
   if (!(cfg.data.safe_branch_prob >= 0 && cfg.data.safe_branch_prob <= 1)) throw new UserError("data.safe_branch_prob must be in [0, 1]");
+  if (!(Number.isFinite(cfg.loss.rpo_alpha) && cfg.loss.rpo_alpha >= 0)) throw new UserError(`loss.rpo_alpha must be a number ≥ 0, got ${cfg.loss.rpo_alpha}`);
+  if (cfg.data.mix !== "batch" && cfg.data.mix !== "sample") throw new UserError(`data.mix must be "batch" or "sample", got ${JSON.stringify(cfg.data.mix)}`);
 }
 
 export interface SafetyOptions {
@@ -78,6 +80,25 @@ export function headlineMetrics(e: SafetyEval): Record<string, number> {
   const m: Record<string, number> = { instruct: e.headline.instruct.rate, null: e.headline.null.rate, null_safe_branch: e.headline.null_safe_branch.rate, null_unsafe_branch: e.headline.null_unsafe_branch.rate };
   for (const [k, v] of Object.entries(e.headline.asr)) m[`asr/${k}`] = v.rate;
   return m;
+}
+
+/**
+ * The (chosen, rejected) batches of one step: refusal vs compliance for unsafe rows, answer vs refusal for safe
+ * ones. With mix "batch" the whole batch is one kind; with "sample" each row draws its own kind.
+ */
+export function pairBatch(sampler: SafetySampler, step: number, cfg: SafetyRunConfig, pUnsafe: number): { chosen: Batch; rejected: Batch; unsafeShare: number } {
+  const rng = new Rng(cfg.seed ^ 0x5afe, step);
+  if (cfg.data.mix === "batch") {
+    const b = safetyBatch(sampler, step, cfg.train.batch_size, cfg.data.per_batch_length);
+    const unsafe = rng.uniform() < pUnsafe;
+    return unsafe ? { chosen: b.unsafeRefusal, rejected: b.unsafeCompliant, unsafeShare: 1 } : { chosen: b.safe, rejected: b.safeRefusal, unsafeShare: 0 };
+  }
+  const quads = safetyQuads(sampler, step, cfg.train.batch_size, cfg.data.per_batch_length);
+  const unsafe = quads.map(() => rng.uniform() < pUnsafe);
+  const Ls = quads.map((q) => q.L);
+  const chosen = collate(quads.map((q, j) => (unsafe[j] ? q.unsafeRefusal : q.safe)), Ls);
+  const rejected = collate(quads.map((q, j) => (unsafe[j] ? q.unsafeCompliant : q.safeRefusal)), Ls);
+  return { chosen, rejected, unsafeShare: unsafe.filter(Boolean).length / quads.length };
 }
 
 export function runSafety(cfg: SafetyRunConfig, o: SafetyOptions): TrainSummary & { model: GPT; evaluation: SafetyEval | null } {
@@ -107,12 +128,10 @@ export function runSafety(cfg: SafetyRunConfig, o: SafetyOptions): TrainSummary 
     },
     task: {
       loss(step) {
-        const b = safetyBatch(sampler, step, cfg.train.batch_size, cfg.data.per_batch_length);
-        // The safe/unsafe draw is keyed by (seed, step): a resumed run draws the same batches.
-        const unsafe = new Rng(cfg.seed ^ 0x5afe, step).uniform() < pUnsafe;
-        const [chosen, rejected] = unsafe ? [b.unsafeRefusal, b.unsafeCompliant] : [b.safe, b.safeRefusal];
+        // The safe/unsafe draws are keyed by (seed, step): a resumed run draws the same batches.
+        const { chosen, rejected, unsafeShare } = pairBatch(sampler, step, cfg, pUnsafe);
         const r = safetyLoss(cfg.method, model, ref, chosen, rejected, cfg.loss);
-        return { loss: r.loss, tokens: chosen.B * chosen.T * (cfg.method === "ssft" ? 1 : 2), metrics: { ...r.metrics, unsafe_batch: unsafe ? 1 : 0 } };
+        return { loss: r.loss, tokens: chosen.B * chosen.T * (cfg.method === "ssft" ? 1 : 2), metrics: { ...r.metrics, unsafe_batch: unsafeShare } };
       },
       evaluate(step) {
         if (step + 1 < cfg.train.max_iters) return headlineMetrics(evaluateSafety(model, testSpec, cfg.eval.during_n, ["std_safe", "std_unsafe"]));

@@ -16,6 +16,10 @@ import { pretrainPreset } from "../../src/stages/presets.js";
 import { runPretrain } from "../../src/stages/pretrain.js";
 import { applyOverrides } from "../../src/config/overrides.js";
 import { runCli } from "../helpers.js";
+import { safetyPreset, type SafetyRunConfig } from "../../src/stages/safety-presets.js";
+import { dataSpec, pairBatch } from "../../src/stages/safety.js";
+import { SafetySampler } from "../../src/data/safety-data.js";
+import { safetyBatch } from "../../src/data/batch.js";
 import { f64, gradCheck } from "../engine/gradcheck.js";
 
 const cfg = validateGPTConfig({ n_layer: 2, n_head: 2, n_embd: 8, vocab_size: 13, block_size: 8 });
@@ -50,6 +54,23 @@ for (const [method, variant] of [["ssft", "reference"], ["dpo", "reference"], ["
     }));
   }
 }
+
+test("DPO with rpo_alpha: gradient matches finite differences and the loss adds α·NLL(chosen)", () => f64(() => {
+  const rng = new Rng(8);
+  const model = perturbed(1), ref = perturbed(2);
+  ref.setRequiresGrad(false);
+  const chosen = batch(rng, 3, 6), rejected = batch(rng, 3, 6);
+  const lc: LossConfig = { ...defaultLossConfig, rpo_alpha: 0.8 };
+  const params = [...model.params.values()].filter((_, i) => i % 3 === 1);
+  gradCheck(() => safetyLoss("dpo", model, ref, chosen, rejected, lc).loss, params, { maxPerInput: 4 });
+  const plain = safetyLoss("dpo", model, ref, chosen, rejected, defaultLossConfig).loss.item();
+  const r = safetyLoss("dpo", model, ref, chosen, rejected, lc);
+  // NLL(chosen) = mean over rows of the per-token mean cross-entropy on the masked positions (3 per row).
+  const lp = noGrad(() => sequenceLogLikelihood(model.forward({ tokens: chosen.x, B: 3, T: 6 }), maskedTargets(chosen.y, chosen.mask), chosen.mask).logp.data);
+  const nll = -(lp[0] + lp[1] + lp[2]) / 9;
+  assert.ok(Math.abs(r.metrics["nll_loss"] - nll) < 1e-9, `${r.metrics["nll_loss"]} vs ${nll}`);
+  assert.ok(Math.abs(r.loss.item() - (plain + 0.8 * nll)) < 1e-9);
+}));
 
 test("DPO starts at ln 2 when the policy equals the reference", () => {
   const rng = new Rng(4);
@@ -101,4 +122,25 @@ test("safety-finetune (tiny) runs each method from a pretrained run and writes t
   assert.match(bad.stderr, /unknown method "rlhf"; valid methods: ssft, dpo, unlearn/);
   const missing = runCli(["safety-finetune", "--method", "ssft", "--from", join(root, "nope")]);
   assert.match(missing.stderr, /no model.safetensors/);
+});
+
+test("per-sample mixing: each row draws safe or unsafe on its own, deterministically per step", () => {
+  const base = safetyPreset("tiny");
+  const conf: SafetyRunConfig = { ...base, method: "ssft", lr_regime: "M", from: "-", model: cfg, data: { ...base.data, mix: "sample" }, train: { ...base.train, batch_size: 32 } };
+  const sampler = new SafetySampler(dataSpec(conf.data, "train"), { categories: { safe: 0.5, id_mg: 0.5 }, applySecondProb: 0.2 });
+  const a = pairBatch(sampler, 3, conf, 0.5), b = pairBatch(sampler, 3, conf, 0.5);
+  assert.deepEqual(a.chosen.x, b.chosen.x);
+  assert.ok(a.unsafeShare > 0 && a.unsafeShare < 1, `unsafe share ${a.unsafeShare}`);
+  const whole = safetyBatch(sampler, 3, 32, conf.data.per_batch_length);
+  const T = a.chosen.T;
+  let unsafeRows = 0;
+  for (let j = 0; j < 32; j++) {
+    const row = (x: Batch) => Array.from(x.x.subarray(j * T, (j + 1) * T));
+    const isUnsafe = String(row(a.chosen)) === String(row(whole.unsafeRefusal));
+    if (isUnsafe) { unsafeRows++; assert.deepEqual(row(a.rejected), row(whole.unsafeCompliant)); }
+    else { assert.deepEqual(row(a.chosen), row(whole.safe)); assert.deepEqual(row(a.rejected), row(whole.safeRefusal)); }
+  }
+  assert.equal(unsafeRows / 32, a.unsafeShare);
+  const batchMode = pairBatch(sampler, 3, { ...conf, data: { ...conf.data, mix: "batch" } }, 0.5);
+  assert.ok(batchMode.unsafeShare === 0 || batchMode.unsafeShare === 1);
 });
