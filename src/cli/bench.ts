@@ -5,6 +5,7 @@ import { benchTrain, benchTrainDefaults } from "../bench/train.js";
 import { benchData } from "../data/bench.js";
 import { benchAnalyze } from "../bench/analyze.js";
 import { benchAttack } from "../bench/attack.js";
+import { registerBenchLlm } from "./bench-llm.js";
 import { repoRoot } from "../util/paths.js";
 import { UserError } from "../util/errors.js";
 
@@ -107,6 +108,8 @@ export function registerBench(program: Command): Command {
       const r = await benchAttack();
       process.stdout.write(o.json ? JSON.stringify(r) + "\n" : JSON.stringify(r, null, 2) + "\n");
     });
+
+  registerBenchLlm(bench);
 
   return bench;
 }
