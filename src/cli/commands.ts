@@ -9,6 +9,7 @@ import { registerData } from "./data.js";
 import { registerBench } from "./bench.js";
 import { registerAttack } from "./attack.js";
 import { registerAnalyze } from "./analyze.js";
+import { registerLlm } from "./llm.js";
 
 export function registerCommands(program: Command): void {
   registerInspect(program);
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerBench(program);
   registerAttack(program);
   registerAnalyze(program);
+  registerLlm(program);
 }
