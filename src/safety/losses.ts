@@ -33,9 +33,18 @@ export interface LossConfig {
    * lets fall together with the rejected one.
    */
   rpo_alpha: number;
+  /**
+   * Unlearning: "reference" = the paper's gradient difference ℓ(w) − γ·ℓ(l), whose ascent term is unbounded;
+   * "npo" = Negative Preference Optimization (Zhang et al. 2024) on the rejected response,
+   * ℓ(w) + γ·(2/β_npo)·softplus(β_npo·(logπθ(l) − logπref(l))): the same gradient as the reference at the start
+   * (policy = reference), fading once the rejected response is e^(−1/β_npo)-fold less likely than under the
+   * reference (in the `logp_norm` units). Needs the frozen reference model.
+   */
+  unlearn_variant: "reference" | "npo";
+  npo_beta: number;
 }
 
-export const defaultLossConfig: LossConfig = { dpo_variant: "reference", beta_w: 0.1, beta_l: 0.01, beta: 0.1, gamma: 0.1, logp_norm: "mean_fixed", rpo_alpha: 0 };
+export const defaultLossConfig: LossConfig = { dpo_variant: "reference", beta_w: 0.1, beta_l: 0.01, beta: 0.1, gamma: 0.1, logp_norm: "mean_fixed", rpo_alpha: 0, unlearn_variant: "reference", npo_beta: 5 };
 
 /** Concatenates two batches of equal T row-wise: [chosen; rejected] → one forward pass of 2B rows. */
 function stack(a: Batch, b: Batch): { x: Int32Array; y: Int32Array; mask: Float32Array; B: number; T: number } {
@@ -80,14 +89,21 @@ export function safetyLoss(method: Method, model: GPT, ref: GPT | null, chosen: 
   const { lp, perToken } = pairLogps(model, s, norm); // [2B]
   const lpW = pick(lp, range(0, B)), lpL = pick(lp, range(B, B));
   const metrics: Record<string, number> = { "logps/chosen": avg(lpW.data), "logps/rejected": avg(lpL.data) };
-  if (method === "unlearn") {
+  if (method === "unlearn" && cfg.unlearn_variant === "reference") {
     // mean_b( w_s·ℓ(w) − γ·ℓ(l) ) with ℓ = −logp: descend on the preferred, ascend on the dispreferred.
     const loss = sub(mean(neg(lpW)), scale(mean(neg(lpL)), cfg.gamma));
     return { loss, metrics };
   }
-  if (!ref) throw new Error("DPO needs a reference model");
+  if (!ref) throw new Error(`${method === "dpo" ? "DPO" : "NPO unlearning"} needs a reference model`);
   const refLp = noGrad(() => pairLogps(ref, s, norm).lp).data;
   const refW = refLp.slice(0, B), refL = refLp.slice(B);
+  if (method === "unlearn") {
+    // (2/β)·softplus(β·Δ) = −(2/β)·logσ(−β·Δ), Δ = logπθ(l) − logπref(l) [B].
+    const bn = cfg.npo_beta;
+    const npo = scale(mean(logSigmoid(scale(addConst(lpL, refL, -1), -bn))), -2 / bn);
+    metrics["npo/log_ratio_rejected"] = avg(addConst(lpL, refL, -1).data);
+    return { loss: sub(mean(neg(lpW)), scale(npo, -cfg.gamma)), metrics };
+  }
   const [bw, bl] = cfg.dpo_variant === "standard" ? [cfg.beta, cfg.beta] : [cfg.beta_w, cfg.beta_l];
   const rW = scale(addConst(lpW, refW, -1), bw); // β_w·(logπθ(w) − logπref(w))
   const rL = scale(addConst(lpL, refL, -1), bl);

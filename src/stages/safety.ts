@@ -65,6 +65,8 @@ export function checkSafetyConfig(cfg: SafetyRunConfig): void {
   for (const m of METHODS) if (!(cfg.data.p_unsafe[m] >= 0 && cfg.data.p_unsafe[m] <= 1)) throw new UserError(`data.p_unsafe.${m} must be in [0, 1]`);
   if (!(cfg.data.safe_branch_prob >= 0 && cfg.data.safe_branch_prob <= 1)) throw new UserError("data.safe_branch_prob must be in [0, 1]");
   if (!(Number.isFinite(cfg.loss.rpo_alpha) && cfg.loss.rpo_alpha >= 0)) throw new UserError(`loss.rpo_alpha must be a number ≥ 0, got ${cfg.loss.rpo_alpha}`);
+  if (cfg.loss.unlearn_variant !== "reference" && cfg.loss.unlearn_variant !== "npo") throw new UserError(`loss.unlearn_variant must be "reference" or "npo", got ${JSON.stringify(cfg.loss.unlearn_variant)}`);
+  if (!(Number.isFinite(cfg.loss.npo_beta) && cfg.loss.npo_beta > 0)) throw new UserError(`loss.npo_beta must be a number > 0, got ${cfg.loss.npo_beta}`);
   if (cfg.data.mix !== "batch" && cfg.data.mix !== "sample") throw new UserError(`data.mix must be "batch" or "sample", got ${JSON.stringify(cfg.data.mix)}`);
 }
 
@@ -108,7 +110,7 @@ export function runSafety(cfg: SafetyRunConfig, o: SafetyOptions): TrainSummary 
   const diff = firstDifference(model.config, cfg.model);
   if (diff) throw new UserError(`--from ${cfg.from}: its model config differs from the run's at "${diff}"`);
   let ref: GPT | null = null;
-  if (cfg.method === "dpo") {
+  if (cfg.method === "dpo" || (cfg.method === "unlearn" && cfg.loss.unlearn_variant === "npo")) {
     ref = loadModel(cfg.from);
     ref.setRequiresGrad(false); // frozen: the reference policy never records a tape
   }
