@@ -144,6 +144,7 @@ export function analyzeDeltaW(base: MatrixSource, chat: MatrixSource, opts: Delt
   if (!Number.isInteger(maxVectors) || maxVectors < 1) throw new UserError(`deltaW: maxVectors must be a positive integer, got ${maxVectors}`);
   if (!Number.isInteger(samples) || samples < 0) throw new UserError(`deltaW: samples must be a non-negative integer, got ${samples}`);
   const mode = opts.svd ?? "auto";
+  if (mode !== "auto" && mode !== "exact" && mode !== "randomized") throw new UserError(`deltaW: svd must be auto, exact or randomized, got ${String(mode)}`);
   const exact = mode === "exact" || (mode === "auto" && Math.min(rows, cols) <= 256);
   const oversample = opts.oversample ?? 24, powerIters = opts.powerIters ?? 6;
   const be = backend();
@@ -155,8 +156,10 @@ export function analyzeDeltaW(base: MatrixSource, chat: MatrixSource, opts: Delt
   const w = loadChecked(base, "base", rows, cols);
   const t1 = clock();
   const normBase = Math.sqrt(be.sumSquares(w, n));
+  if (!Number.isFinite(normBase)) throw new UserError("deltaW: the base matrix holds NaN or infinite values");
   be.axpy(delta, -1, w, n);
   const total = be.sumSquares(delta, n);
+  if (!Number.isFinite(total)) throw new UserError("deltaW: the chat matrix holds NaN or infinite values");
   const t2 = clock();
 
   // Stage 2: ΔW's top singular vectors; ΔW is not needed afterwards.

@@ -172,6 +172,14 @@ test("each source is loaded once; bad sources give one-line errors", () => {
   assert.throws(() => analyzeDeltaW({ rows: 40, cols: 20, load: () => new Float32Array(10) }, c), (e) => oneLine(e, /base\.load\(\) returned 10 values, expected 40×20 = 800/));
   assert.throws(() => analyzeDeltaW(b, c, { energy: 1.5 }), (e) => oneLine(e, /energy must be in \(0, 1\]/));
   assert.throws(() => analyzeDeltaW(b, c, { maxVectors: 0 }), (e) => oneLine(e, /maxVectors/));
+  const nan = Float32Array.from(chat.data);
+  nan[5] = NaN;
+  assert.throws(() => analyzeDeltaW(b, { rows: 40, cols: 20, load: () => nan.slice() }), (e) => oneLine(e, /chat matrix holds NaN/));
+  // No change at all: nothing to test, no error.
+  const same = analyzeDeltaW(source(base), source(base), { samples: 10 });
+  assert.equal(same.k, 0);
+  assert.equal(same.normDelta, 0);
+  assert.deepEqual(same.projection, []);
 });
 
 test("synthetic pair: the structured ΔW keeps the 90% rank small; report table, summary and plot", async () => {
