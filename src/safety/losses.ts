@@ -17,8 +17,13 @@ export type Method = "ssft" | "dpo" | "unlearn";
 export const METHODS: readonly Method[] = ["ssft", "dpo", "unlearn"];
 
 export interface LossConfig {
-  /** DPO: "reference" = the paper's code (two betas, per-position mean); "standard" = one beta on summed log-probs. */
-  dpo_variant: "reference" | "standard";
+  /**
+   * DPO: "reference" = the paper's code (two betas, per-position mean over the block); "standard" = one beta on
+   * summed log-probs (TRL); "length_normalized" = one beta on per-token mean log-probs (as SimPO normalises, with
+   * the reference model kept), so a refusal's log-ratio saturates the sigmoid without an unbounded push on the
+   * rejected response.
+   */
+  dpo_variant: "reference" | "standard" | "length_normalized";
   /** Reference DPO weights on the chosen / rejected log-ratios (dpo_weight_safe, dpo_weight_unsafe). */
   beta_w: number;
   beta_l: number;
@@ -85,7 +90,7 @@ export function safetyLoss(method: Method, model: GPT, ref: GPT | null, chosen: 
   }
   const B = chosen.B;
   const s = stack(chosen, rejected);
-  const norm = method === "dpo" && cfg.dpo_variant === "standard" ? "sum" : cfg.logp_norm;
+  const norm = method !== "dpo" || cfg.dpo_variant === "reference" ? cfg.logp_norm : cfg.dpo_variant === "standard" ? "sum" : "mean_tokens";
   const { lp, perToken } = pairLogps(model, s, norm); // [2B]
   const lpW = pick(lp, range(0, B)), lpL = pick(lp, range(B, B));
   const metrics: Record<string, number> = { "logps/chosen": avg(lpW.data), "logps/rejected": avg(lpL.data) };
@@ -104,7 +109,7 @@ export function safetyLoss(method: Method, model: GPT, ref: GPT | null, chosen: 
     metrics["npo/log_ratio_rejected"] = avg(addConst(lpL, refL, -1).data);
     return { loss: sub(mean(neg(lpW)), scale(npo, -cfg.gamma)), metrics };
   }
-  const [bw, bl] = cfg.dpo_variant === "standard" ? [cfg.beta, cfg.beta] : [cfg.beta_w, cfg.beta_l];
+  const [bw, bl] = cfg.dpo_variant === "reference" ? [cfg.beta_w, cfg.beta_l] : [cfg.beta, cfg.beta];
   const rW = scale(addConst(lpW, refW, -1), bw); // β_w·(logπθ(w) − logπref(w))
   const rL = scale(addConst(lpL, refL, -1), bl);
   const margin = sub(rW, rL);

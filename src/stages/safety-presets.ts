@@ -31,6 +31,12 @@ export interface SafetyRunConfig {
      * "sample" = one draw per row, so every step contrasts safe and unsafe versions of the same rule.
      */
     mix: "batch" | "sample";
+    /**
+     * With mix "sample": the unsafe probability per text category instead of p_unsafe[method] — e.g. more unsafe
+     * rows on unsafe-branch (id_mg) text, where refusal depends on the branch, and fewer on safe-branch text, where
+     * only the always-unsafe operators are refused. null = p_unsafe[method] for every row.
+     */
+    p_unsafe_by_category: { safe: number; id_mg: number } | null;
   };
   loss: LossConfig;
   /** Peak learning rates of the two regimes. */
@@ -58,7 +64,7 @@ function schedule(iters: number, batch: number, intervals: { log: number; eval: 
 /** The safety config of a preset, before the method, regime and starting run are filled in. */
 export function safetyPreset(name: PresetName): Omit<SafetyRunConfig, "method" | "lr_regime" | "from" | "model"> {
   const common = { stage: "safety" as const, preset: name, seed: 0, loss: { ...defaultLossConfig } };
-  const data = (d: DataConfig) => ({ ...d, p_unsafe: { ssft: 0.2, dpo: 0.5, unlearn: 0.5 }, apply_second_prob: 0.2, safe_branch_prob: 0.5, mix: "batch" as const });
+  const data = (d: DataConfig) => ({ ...d, p_unsafe: { ssft: 0.2, dpo: 0.5, unlearn: 0.5 }, apply_second_prob: 0.2, safe_branch_prob: 0.5, mix: "batch" as const, p_unsafe_by_category: null });
   switch (name) {
     case "tiny":
       return { ...common, data: data({ seed: 0, pcfgs: [1], text_length: [6, 6], per_batch_length: true }), lrs: { M: 1e-3, S: 1e-4 }, train: schedule(60, 32, { log: 10, eval: 30, ckpt: 30 }), eval: { n: 32, during_n: 16 }, history_interval: 30 };

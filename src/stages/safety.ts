@@ -65,9 +65,15 @@ export function checkSafetyConfig(cfg: SafetyRunConfig): void {
   for (const m of METHODS) if (!(cfg.data.p_unsafe[m] >= 0 && cfg.data.p_unsafe[m] <= 1)) throw new UserError(`data.p_unsafe.${m} must be in [0, 1]`);
   if (!(cfg.data.safe_branch_prob >= 0 && cfg.data.safe_branch_prob <= 1)) throw new UserError("data.safe_branch_prob must be in [0, 1]");
   if (!(Number.isFinite(cfg.loss.rpo_alpha) && cfg.loss.rpo_alpha >= 0)) throw new UserError(`loss.rpo_alpha must be a number ≥ 0, got ${cfg.loss.rpo_alpha}`);
+  if (!["reference", "standard", "length_normalized"].includes(cfg.loss.dpo_variant)) throw new UserError(`loss.dpo_variant must be "reference", "standard" or "length_normalized", got ${JSON.stringify(cfg.loss.dpo_variant)}`);
   if (cfg.loss.unlearn_variant !== "reference" && cfg.loss.unlearn_variant !== "npo") throw new UserError(`loss.unlearn_variant must be "reference" or "npo", got ${JSON.stringify(cfg.loss.unlearn_variant)}`);
   if (!(Number.isFinite(cfg.loss.npo_beta) && cfg.loss.npo_beta > 0)) throw new UserError(`loss.npo_beta must be a number > 0, got ${cfg.loss.npo_beta}`);
   if (cfg.data.mix !== "batch" && cfg.data.mix !== "sample") throw new UserError(`data.mix must be "batch" or "sample", got ${JSON.stringify(cfg.data.mix)}`);
+  const byCat = cfg.data.p_unsafe_by_category;
+  if (byCat !== null) {
+    if (cfg.data.mix !== "sample") throw new UserError(`data.p_unsafe_by_category needs data.mix = "sample" (a whole-batch draw has no per-row category)`);
+    for (const k of ["safe", "id_mg"] as const) if (!(byCat[k] >= 0 && byCat[k] <= 1)) throw new UserError(`data.p_unsafe_by_category.${k} must be in [0, 1], got ${byCat[k]}`);
+  }
 }
 
 export interface SafetyOptions {
@@ -96,7 +102,8 @@ export function pairBatch(sampler: SafetySampler, step: number, cfg: SafetyRunCo
     return unsafe ? { chosen: b.unsafeRefusal, rejected: b.unsafeCompliant, unsafeShare: 1 } : { chosen: b.safe, rejected: b.safeRefusal, unsafeShare: 0 };
   }
   const quads = safetyQuads(sampler, step, cfg.train.batch_size, cfg.data.per_batch_length);
-  const unsafe = quads.map(() => rng.uniform() < pUnsafe);
+  const byCat = cfg.data.p_unsafe_by_category;
+  const unsafe = quads.map((q) => rng.uniform() < (byCat ? (q.category === "id_mg" ? byCat.id_mg : byCat.safe) : pUnsafe));
   const Ls = quads.map((q) => q.L);
   const chosen = collate(quads.map((q, j) => (unsafe[j] ? q.unsafeRefusal : q.safe)), Ls);
   const rejected = collate(quads.map((q, j) => (unsafe[j] ? q.unsafeCompliant : q.safeRefusal)), Ls);

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Rng } from "../../src/engine/rng.js";
 import { AdamW } from "../../src/engine/optim.js";
-import { noGrad } from "../../src/engine/tensor.js";
+import { backward, clearTape, noGrad } from "../../src/engine/tensor.js";
 import { GPT } from "../../src/model/gpt.js";
 import { validateGPTConfig } from "../../src/model/config.js";
 import { maskedTargets, sequenceLogLikelihood } from "../../src/model/loss.js";
@@ -19,7 +19,7 @@ import { runCli } from "../helpers.js";
 import { safetyPreset, type SafetyRunConfig } from "../../src/stages/safety-presets.js";
 import { dataSpec, pairBatch } from "../../src/stages/safety.js";
 import { SafetySampler } from "../../src/data/safety-data.js";
-import { safetyBatch } from "../../src/data/batch.js";
+import { safetyBatch, safetyQuads } from "../../src/data/batch.js";
 import { f64, gradCheck } from "../engine/gradcheck.js";
 
 const cfg = validateGPTConfig({ n_layer: 2, n_head: 2, n_embd: 8, vocab_size: 13, block_size: 8 });
@@ -41,7 +41,7 @@ function perturbed(seed: number): GPT {
   return m;
 }
 
-for (const [method, variant] of [["ssft", "reference"], ["dpo", "reference"], ["dpo", "standard"], ["unlearn", "reference"]] as [Method, LossConfig["dpo_variant"]][]) {
+for (const [method, variant] of [["ssft", "reference"], ["dpo", "reference"], ["dpo", "standard"], ["dpo", "length_normalized"], ["unlearn", "reference"]] as [Method, LossConfig["dpo_variant"]][]) {
   for (const norm of method === "ssft" ? (["mean_fixed"] as const) : (["mean_fixed", "sum", "mean_tokens"] as const)) {
     test(`${method} (${variant}, ${norm}) loss gradient matches float64 finite differences`, () => f64(() => {
       const rng = new Rng(3);
@@ -72,11 +72,33 @@ test("DPO with rpo_alpha: gradient matches finite differences and the loss adds 
   assert.ok(Math.abs(r.loss.item() - (plain + 0.8 * nll)) < 1e-9);
 }));
 
+test("NPO unlearning: gradient matches finite differences; at policy = reference it has the reference unlearning's gradient", () => f64(() => {
+  const rng = new Rng(11);
+  const model = perturbed(1), ref = perturbed(2);
+  ref.setRequiresGrad(false);
+  const chosen = batch(rng, 3, 6), rejected = batch(rng, 3, 6);
+  const npo: LossConfig = { ...defaultLossConfig, unlearn_variant: "npo", npo_beta: 3, gamma: 0.4 };
+  const params = [...model.params.values()].filter((_, i) => i % 3 === 2);
+  gradCheck(() => safetyLoss("unlearn", model, ref, chosen, rejected, npo).loss, params, { maxPerInput: 4 });
+  // With ref = policy, d/dΔ (2/β)softplus(βΔ) = 1 at Δ = 0: the same gradient as ℓ(w) − γ·ℓ(l).
+  const same = perturbed(1);
+  same.setRequiresGrad(false);
+  const grads = (lc: LossConfig) => {
+    for (const p of model.params.values()) p.grad = null;
+    clearTape();
+    backward(safetyLoss("unlearn", model, same, chosen, rejected, lc).loss);
+    return [...model.params.values()].map((p) => Float64Array.from(p.grad ?? []));
+  };
+  const a = grads(npo), b = grads({ ...npo, unlearn_variant: "reference" });
+  assert.ok(a.some((g) => g.some((v) => Math.abs(v) > 1e-6)), "the loss must have a gradient");
+  for (let i = 0; i < a.length; i++) for (let j = 0; j < a[i].length; j++) assert.ok(Math.abs(a[i][j] - b[i][j]) < 1e-9 * (1 + Math.abs(b[i][j])));
+}));
+
 test("DPO starts at ln 2 when the policy equals the reference", () => {
   const rng = new Rng(4);
   const model = perturbed(5), ref = perturbed(5);
   ref.setRequiresGrad(false);
-  for (const variant of ["reference", "standard"] as const) {
+  for (const variant of ["reference", "standard", "length_normalized"] as const) {
     const r = safetyLoss("dpo", model, ref, batch(rng, 4, 6), batch(rng, 4, 6), { ...defaultLossConfig, dpo_variant: variant });
     assert.ok(Math.abs(r.loss.item() - Math.LN2) < 1e-6, `${variant}: ${r.loss.item()}`);
     assert.equal(r.metrics["rewards/margins"], 0);
@@ -142,5 +164,10 @@ test("per-sample mixing: each row draws safe or unsafe on its own, deterministic
   }
   assert.equal(unsafeRows / 32, a.unsafeShare);
   const batchMode = pairBatch(sampler, 3, { ...conf, data: { ...conf.data, mix: "batch" } }, 0.5);
+  // Per-category probabilities: all unsafe on id_mg text, all safe on safe-branch text.
+  const byCat = pairBatch(sampler, 3, { ...conf, data: { ...conf.data, p_unsafe_by_category: { safe: 0, id_mg: 1 } } }, 0.5);
+  const ids = safetyQuads(sampler, 3, 32, conf.data.per_batch_length).map((q) => q.category === "id_mg");
+  assert.ok(ids.some(Boolean) && !ids.every(Boolean));
+  assert.equal(byCat.unsafeShare, ids.filter(Boolean).length / 32);
   assert.ok(batchMode.unsafeShare === 0 || batchMode.unsafeShare === 1);
 });
