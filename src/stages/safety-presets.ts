@@ -69,9 +69,16 @@ export function safetyPreset(name: PresetName): Omit<SafetyRunConfig, "method" |
     case "tiny":
       return { ...common, data: data({ seed: 0, pcfgs: [1], text_length: [6, 6], per_batch_length: true }), lrs: { M: 1e-3, S: 1e-4 }, train: schedule(60, 32, { log: 10, eval: 30, ckpt: 30 }), eval: { n: 32, during_n: 16 }, history_interval: 30 };
     case "cpu":
-      // 100× fewer samples than the paper: SSFT sees unsafe batches half of the time (as DPO and unlearning do)
-      // so the branch-conditional refusal rule gets enough examples (docs/presets.md).
-      return { ...common, data: { ...data({ seed: 0, pcfgs: [1], text_length: [16, 16], per_batch_length: true }), p_unsafe: { ssft: 0.5, dpo: 0.5, unlearn: 0.5 } }, lrs: { M: 1e-3, S: 1e-4 }, train: schedule(1000, 64, { log: 25, eval: 250, ckpt: 250 }), eval: { n: 200, during_n: 100 }, history_interval: 250 };
+      // ~30× fewer samples than the paper, so the reference objectives do not converge here (docs/presets.md,
+      // measured): every row draws safe/unsafe on its own, unsafe rows go mostly to unsafe-branch text where the
+      // refusal is branch-conditional, and DPO / unlearning use their bounded variants (length-normalised DPO with
+      // an NLL anchor; NPO). The reference losses stay one --set away.
+      return {
+        ...common,
+        loss: { ...common.loss, dpo_variant: "length_normalized", beta: 1, rpo_alpha: 1, unlearn_variant: "npo" },
+        data: { ...data({ seed: 0, pcfgs: [1], text_length: [16, 16], per_batch_length: true }), p_unsafe: { ssft: 0.4, dpo: 0.4, unlearn: 0.4 }, mix: "sample", p_unsafe_by_category: { safe: 0.2, id_mg: 0.6 } },
+        lrs: { M: 1e-3, S: 1e-4 }, train: schedule(3000, 64, { log: 25, eval: 500, ckpt: 250 }), eval: { n: 200, during_n: 100 }, history_interval: 500,
+      };
     case "paper":
       return { ...common, data: data({ seed: 0, pcfgs: [1, 2, 3, 4], text_length: [25, 35], per_batch_length: false }), lrs: { M: 1e-4, S: 1e-5 }, train: schedule(10_000, 512, { log: 100, eval: 1000, ckpt: 1000 }), eval: { n: 1000, during_n: 250 }, history_interval: 1000 };
   }
