@@ -139,6 +139,19 @@ test("safety-finetune (tiny) runs each method from a pretrained run and writes t
   // Cross-method: DPO starting from the SSFT run.
   const r = runCli(["safety-finetune", "--method", "dpo", "--from", join(root, "ssft"), "--preset", "tiny", "--out", join(root, "ssft_then_dpo"), "--quiet", "--set", "train.max_iters=5", "--set", "eval.n=2", "--set", "eval.during_n=2"]);
   assert.equal(r.code, 0, r.stderr);
+  // The cpu preset's recipe (per-row mixing by category, length-normalised DPO + NLL anchor, NPO) on tiny.
+  const recipe = ["--set", "data.mix=sample", "--set", 'data.p_unsafe_by_category={"safe":0.2,"id_mg":0.6}', "--set", "loss.dpo_variant=length_normalized", "--set", "loss.beta=1", "--set", "loss.rpo_alpha=1", "--set", "loss.unlearn_variant=npo"];
+  for (const method of ["dpo", "unlearn"]) {
+    const out = join(root, `${method}_recipe`);
+    const rr = runCli(["safety-finetune", "--method", method, "--from", it, "--preset", "tiny", "--out", out, "--quiet", "--set", "train.max_iters=6", "--set", "eval.n=2", "--set", "eval.during_n=2", ...recipe]);
+    assert.equal(rr.code, 0, rr.stderr);
+    const rows = readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((m) => m.loss !== undefined);
+    assert.ok(rows.length > 0 && rows.every((m) => Number.isFinite(m.loss) && m.unsafe_batch > 0 && m.unsafe_batch < 1), "mixed rows every step");
+    assert.ok(rows.some((m) => (method === "dpo" ? m.nll_loss : m["npo/log_ratio_rejected"]) !== undefined));
+  }
+  const mixErr = runCli(["safety-finetune", "--method", "ssft", "--from", it, "--preset", "tiny", "--out", join(root, "x"), "--set", 'data.p_unsafe_by_category={"safe":0.2,"id_mg":0.6}']);
+  assert.notEqual(mixErr.code, 0);
+  assert.match(mixErr.stderr, /data\.p_unsafe_by_category needs data\.mix = "sample"/);
   const bad = runCli(["safety-finetune", "--method", "rlhf", "--from", it]);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /unknown method "rlhf"; valid methods: ssft, dpo, unlearn/);
