@@ -12,6 +12,7 @@ import { Tensor, alloc, noGrad } from "../engine/tensor.js";
 import type { Batch } from "../data/batch.js";
 import type { GPT } from "../model/gpt.js";
 import { maskedTargets, meanCrossEntropy, sequenceLogLikelihood } from "../model/loss.js";
+import { UserError } from "../util/errors.js";
 
 export type Method = "ssft" | "dpo" | "unlearn";
 export const METHODS: readonly Method[] = ["ssft", "dpo", "unlearn"];
@@ -70,6 +71,21 @@ function pairLogps(model: GPT, s: ReturnType<typeof stack>, norm: LossConfig["lo
   const perToken = mul(logp, new Tensor(inv, [s.B]));
   const lp = norm === "sum" ? logp : norm === "mean_fixed" ? scale(logp, 1 / model.config.block_size) : perToken;
   return { lp, perToken };
+}
+
+const oneOf = (field: string, v: string, valid: readonly string[]) => {
+  if (!valid.includes(v)) throw new UserError(`loss.${field} must be one of ${valid.join(", ")}, got ${JSON.stringify(v)}`);
+};
+
+/** One-line errors for a loss config from a file or --set. */
+export function checkLossConfig(l: LossConfig): void {
+  oneOf("dpo_variant", l.dpo_variant, ["reference", "standard", "length_normalized"]);
+  oneOf("unlearn_variant", l.unlearn_variant, ["reference", "npo"]);
+  oneOf("logp_norm", l.logp_norm, ["mean_fixed", "sum", "mean_tokens"]);
+  for (const k of ["beta_w", "beta_l", "beta", "gamma", "rpo_alpha", "npo_beta"] as const) {
+    if (!(Number.isFinite(l[k]) && l[k] >= 0)) throw new UserError(`loss.${k} must be a number ≥ 0, got ${l[k]}`);
+  }
+  if (l.npo_beta === 0) throw new UserError("loss.npo_beta must be > 0");
 }
 
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);

@@ -15,7 +15,7 @@ import { evalCacheKey } from "../eval/run-eval.js";
 import { loadModel, readModelConfig, saveModel } from "../model/checkpoint.js";
 import { validateGPTConfig } from "../model/config.js";
 import type { GPT } from "../model/gpt.js";
-import { safetyLoss, METHODS, type Method } from "../safety/losses.js";
+import { checkLossConfig, safetyLoss, METHODS, type Method } from "../safety/losses.js";
 import { train, type TrainSummary } from "../train/trainer.js";
 import { UserError } from "../util/errors.js";
 import { applyOverrides } from "../config/overrides.js";
@@ -64,10 +64,7 @@ export function checkSafetyConfig(cfg: SafetyRunConfig): void {
   checkMethod(cfg.method);
   for (const m of METHODS) if (!(cfg.data.p_unsafe[m] >= 0 && cfg.data.p_unsafe[m] <= 1)) throw new UserError(`data.p_unsafe.${m} must be in [0, 1]`);
   if (!(cfg.data.safe_branch_prob >= 0 && cfg.data.safe_branch_prob <= 1)) throw new UserError("data.safe_branch_prob must be in [0, 1]");
-  if (!(Number.isFinite(cfg.loss.rpo_alpha) && cfg.loss.rpo_alpha >= 0)) throw new UserError(`loss.rpo_alpha must be a number ≥ 0, got ${cfg.loss.rpo_alpha}`);
-  if (!["reference", "standard", "length_normalized"].includes(cfg.loss.dpo_variant)) throw new UserError(`loss.dpo_variant must be "reference", "standard" or "length_normalized", got ${JSON.stringify(cfg.loss.dpo_variant)}`);
-  if (cfg.loss.unlearn_variant !== "reference" && cfg.loss.unlearn_variant !== "npo") throw new UserError(`loss.unlearn_variant must be "reference" or "npo", got ${JSON.stringify(cfg.loss.unlearn_variant)}`);
-  if (!(Number.isFinite(cfg.loss.npo_beta) && cfg.loss.npo_beta > 0)) throw new UserError(`loss.npo_beta must be a number > 0, got ${cfg.loss.npo_beta}`);
+  checkLossConfig(cfg.loss);
   if (cfg.data.mix !== "batch" && cfg.data.mix !== "sample") throw new UserError(`data.mix must be "batch" or "sample", got ${JSON.stringify(cfg.data.mix)}`);
   const byCat = cfg.data.p_unsafe_by_category;
   if (byCat !== null) {
