@@ -17,6 +17,7 @@ import { SAFETY_RUNS, runStageAsync, trainingStages, type ReproduceOptions, type
 import { renderReport } from "./report.js";
 import { ATTACK_TOKENS, attackStage, type AttackStageResult } from "./attacks.js";
 import { stageHash } from "./stages.js";
+import type { SafetyRunConfig } from "../stages/safety-presets.js";
 
 /** Analysis sample sizes per preset (test inputs per group). */
 const ANALYSIS_N: Record<string, number> = { tiny: 24, cpu: 400, paper: 1000 };
@@ -73,6 +74,20 @@ export function machineInfo(): Record<string, string | number> {
   return { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, memory_gib: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, backend: be.name, threads: be.threads, simd: ni?.simd ?? "n/a", platform: `${process.platform}-${process.arch}` };
 }
 
+/** The safety fine-tuning recipe a run actually used (its resolved config.json), for the report's setup table. */
+export function safetySetup(cfg: SafetyRunConfig | undefined): Record<string, string> {
+  if (!cfg) return {};
+  const d = cfg.data, l = cfg.loss;
+  const byCat = d.p_unsafe_by_category;
+  return {
+    "safety fine-tuning": `${cfg.train.max_iters} steps × batch ${cfg.train.batch_size}, η_M ${cfg.lrs.M} / η_S ${cfg.lrs.S}`,
+    "safe/unsafe draw": d.mix === "sample" ? `per row, p_unsafe ${byCat ? `${byCat.safe} on safe-branch / ${byCat.id_mg} on unsafe-branch text` : `${d.p_unsafe.ssft} / ${d.p_unsafe.dpo} / ${d.p_unsafe.unlearn} (SSFT / DPO / unlearning)`}` : `per batch, p_unsafe ${d.p_unsafe.ssft} / ${d.p_unsafe.dpo} / ${d.p_unsafe.unlearn} (SSFT / DPO / unlearning)`,
+    DPO: l.dpo_variant === "reference" ? `reference (β_w ${l.beta_w}, β_l ${l.beta_l}, per-position mean)` : `${l.dpo_variant} (β ${l.beta})`,
+    ...(l.rpo_alpha > 0 ? { "DPO NLL anchor (rpo_alpha)": String(l.rpo_alpha) } : {}),
+    unlearning: l.unlearn_variant === "npo" ? `NPO (β_npo ${l.npo_beta}, γ ${l.gamma})` : `reference gradient difference (γ ${l.gamma})`,
+  };
+}
+
 /** Success vs number of soft tokens for one safety run, a line per seed (from each seed's attacks.json). */
 async function attackStrengthPlot(dirs: string[], out: string): Promise<string | null> {
   const rows: Record<string, unknown>[] = [];
@@ -122,8 +137,9 @@ export async function reproduce(o: ReproduceOptions, log: (s: string) => void): 
   const claims = evaluateClaims(bundles);
   const wall = (Date.now() - t0) / 1000;
   const resultsPath = join(o.out, "results.json");
+  const setup = safetySetup(readJson(join(seedResults[0].dirs["dpo_M"] ?? "", "config.json")) as SafetyRunConfig | undefined);
   writeJsonAtomic(resultsPath, {
-    preset: o.preset, seeds: o.seeds, machine: machineInfo(), wall_seconds: wall, timings,
+    preset: o.preset, seeds: o.seeds, machine: machineInfo(), safety: setup, wall_seconds: wall, timings,
     evaluation: Object.fromEntries(bundles.map((b) => [b.seed, Object.fromEntries(Object.entries(b.evals).map(([k, v]) => [k, { ...v, sets: Object.fromEntries(Object.entries(v.sets).map(([s, x]) => [s, { ...x, outcomes: undefined }])) }]))])),
     claims,
   });
@@ -150,6 +166,6 @@ export async function reproduce(o: ReproduceOptions, log: (s: string) => void): 
   }
   const curves = await trainingCurves(o.out, first);
   const reportPath = join(o.out, "report.html");
-  writeFileAtomic(reportPath, renderReport({ preset: o.preset, seeds: o.seeds, machine: machineInfo(), wallSeconds: wall, timings, evals: Object.fromEntries(bundles.map((b) => [b.seed, b.evals])), claims, figures: figures.filter((f) => existsSync(f[2])), trainingCurves: curves }));
+  writeFileAtomic(reportPath, renderReport({ preset: o.preset, seeds: o.seeds, machine: { ...machineInfo(), ...setup }, wallSeconds: wall, timings, evals: Object.fromEntries(bundles.map((b) => [b.seed, b.evals])), claims, figures: figures.filter((f) => existsSync(f[2])), trainingCurves: curves }));
   return { results: resultsPath, report: reportPath, claims };
 }

@@ -52,6 +52,10 @@ test("reproduce --preset tiny end to end: report sections, numeric results, and 
   const res = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
   for (const k of ["preset", "seeds", "machine", "wall_seconds", "timings", "evaluation", "claims"]) assert.ok(k in res, k);
   assert.equal(typeof res.wall_seconds, "number");
+  // The safety recipe actually used (tiny: the reference objectives, whole-batch draw).
+  assert.equal(res.safety.DPO, "reference (β_w 0.1, β_l 0.01, per-position mean)");
+  assert.match(res.safety["safe/unsafe draw"], /^per batch/);
+  assert.ok(html.includes("unlearning") && html.includes("reference gradient difference"));
   const ev = res.evaluation["0"];
   for (const run of ["pretrain", "ssft_M", "dpo_M", "unlearn_M", "ssft_S", "dpo_S", "unlearn_S"]) {
     for (const k of ["instruct", "null", "null_safe_branch", "null_unsafe_branch"]) assert.equal(typeof ev[run].headline[k].rate, "number", `${run}.${k}`);
