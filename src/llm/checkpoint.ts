@@ -4,10 +4,11 @@
  * but reads no weights; `read(name)` then reads one tensor from its byte range in its shard, so a 7B model
  * streams layer by layer instead of being mapped whole.
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { basename, join } from "node:path";
 import { UserError } from "../util/errors.js";
-import { fmtShape, oneLine, q, show } from "../io/format.js";
+import { readJsonFile } from "../io/json-file.js";
+import { fmtShape, q, show } from "../io/format.js";
 import { readSafetensorsHeader, type TensorInfo } from "../io/safetensors.js";
 import { DTYPE_SIZE, decodeToF32, type Dtype } from "../io/dtype.js";
 import { llamaTensorShapes, readLlamaConfig, type LlamaConfig } from "./config.js";
@@ -122,12 +123,7 @@ function locateTensors(dir: string): Map<string, Located> {
 
 /** Parses the index's weight_map (tensor name → shard file name in the same directory). */
 function readIndex(path: string): Map<string, string> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new UserError(`${path}: not valid JSON (${oneLine((e as Error).message)})`);
-  }
+  const raw = readJsonFile(path);
   const wm = (raw as { weight_map?: unknown } | null)?.weight_map;
   if (typeof wm !== "object" || wm === null || Array.isArray(wm)) throw new UserError(`${path}: expected an object with a "weight_map" object`);
   const out = new Map<string, string>();

@@ -3,10 +3,11 @@
  * normalise the fields the forward pass needs. Anything we would silently compute wrong (biases, another
  * activation, an unknown RoPE scaling) is rejected with a one-line error naming the field.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../util/errors.js";
-import { oneLine, show } from "../io/format.js";
+import { readJsonFile } from "../io/json-file.js";
+import { show } from "../io/format.js";
 
 /** Llama-3.1 RoPE frequency scaling (`rope_scaling.rope_type == "llama3"`). */
 export interface Llama3RopeScaling {
@@ -38,13 +39,7 @@ export interface LlamaConfig {
 export function readLlamaConfig(dir: string): LlamaConfig {
   const file = join(dir, "config.json");
   if (!existsSync(file)) throw new UserError(`${file}: missing (a Hugging Face model directory needs config.json)`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new UserError(`${file}: not valid JSON (${oneLine((e as Error).message)})`);
-  }
-  return parseLlamaConfig(raw, file);
+  return parseLlamaConfig(readJsonFile(file), file);
 }
 
 /** Validates a parsed config.json object; `file` names it in errors. */

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { Template } from "@huggingface/jinja";
 import { UserError } from "../util/errors.js";
+import { readJsonFile } from "../io/json-file.js";
 import { oneLine } from "../io/format.js";
 
 export interface ChatMessage {
@@ -111,12 +112,7 @@ function tokenString(v: unknown): string | null {
 }
 
 function readJson(file: string): Record<string, unknown> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new UserError(`${file}: not valid JSON (${oneLine((e as Error).message)})`);
-  }
+  const raw = readJsonFile(file);
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new UserError(`${file}: expected a JSON object`);
   return raw as Record<string, unknown>;
 }
