@@ -44,11 +44,15 @@ function parseValue(key: string, text: string, like: unknown): Json {
   throw fail("a value");
 }
 
-/** Returns a deep copy of `base` with `assignments` ("a.b=v") applied; unknown keys list the valid ones. */
-export function applyOverrides<T>(base: T, assignments: readonly string[]): T {
+/**
+ * Returns a deep copy of `base` with `assignments` ("a.b=v") applied; unknown keys list the valid ones.
+ * `nullable` names optional object fields (key → the object's shape): they take `null` or a whole JSON object of
+ * that shape, e.g. `--set data.p_unsafe_by_category={"safe":0.2,"id_mg":0.6}` or `…=null`.
+ */
+export function applyOverrides<T>(base: T, assignments: readonly string[], nullable: Record<string, Json> = {}): T {
   const out = structuredClone(base) as Record<string, unknown>;
-  const valid = leafKeys(base);
   for (const a of assignments) {
+    const valid = [...new Set([...leafKeys(out), ...Object.keys(nullable)])];
     const eq = a.indexOf("=");
     if (eq <= 0) throw new UserError(`--set ${a}: expected key=value`);
     const key = a.slice(0, eq).trim(), text = a.slice(eq + 1);
@@ -57,7 +61,16 @@ export function applyOverrides<T>(base: T, assignments: readonly string[]): T {
     let node = out;
     for (const p of path.slice(0, -1)) node = node[p] as Record<string, unknown>;
     const leaf = path[path.length - 1];
-    node[leaf] = parseValue(key, text, node[leaf]);
+    if (key in nullable) {
+      let v: unknown;
+      try {
+        v = JSON.parse(text);
+      } catch {
+        throw new UserError(`--set ${key}=${text}: expected null or a JSON object like ${JSON.stringify(nullable[key])}`);
+      }
+      if (v !== null) checkShape(v, nullable[key], `--set ${key}`);
+      node[leaf] = v;
+    } else node[leaf] = parseValue(key, text, node[leaf]);
   }
   return out as T;
 }

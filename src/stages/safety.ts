@@ -51,7 +51,7 @@ export function resolveSafetyConfig(base: Omit<SafetyRunConfig, "method" | "lr_r
  * override of `lrs.*` moves `train.lr` (and `train.min_lr` = lr/100) unless those are set explicitly.
  */
 export function overrideSafetyConfig(cfg: SafetyRunConfig, sets: readonly string[]): SafetyRunConfig {
-  const out = applyOverrides(cfg, sets);
+  const out = applyOverrides(cfg, sets, { "data.p_unsafe_by_category": { safe: 0, id_mg: 0 } });
   const has = (k: string) => sets.some((s) => s.trim().startsWith(`${k}=`));
   const lr = has("train.lr") ? out.train.lr : out.lrs[out.lr_regime];
   return { ...out, train: { ...out.train, lr, min_lr: has("train.min_lr") ? out.train.min_lr : lr / 100 } };

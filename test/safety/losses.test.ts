@@ -17,7 +17,7 @@ import { runPretrain } from "../../src/stages/pretrain.js";
 import { applyOverrides } from "../../src/config/overrides.js";
 import { runCli } from "../helpers.js";
 import { safetyPreset, type SafetyRunConfig } from "../../src/stages/safety-presets.js";
-import { dataSpec, pairBatch } from "../../src/stages/safety.js";
+import { dataSpec, overrideSafetyConfig, pairBatch } from "../../src/stages/safety.js";
 import { SafetySampler } from "../../src/data/safety-data.js";
 import { safetyBatch, safetyQuads } from "../../src/data/batch.js";
 import { f64, gradCheck } from "../engine/gradcheck.js";
@@ -183,4 +183,17 @@ test("per-sample mixing: each row draws safe or unsafe on its own, deterministic
   assert.ok(ids.some(Boolean) && !ids.every(Boolean));
   assert.equal(byCat.unsafeShare, ids.filter(Boolean).length / 32);
   assert.ok(batchMode.unsafeShare === 0 || batchMode.unsafeShare === 1);
+});
+
+test("--set of an optional object field: a whole JSON object, null, or a leaf once it is set; one-line errors", () => {
+  const from = "-";
+  const base = { ...safetyPreset("cpu"), method: "ssft" as const, lr_regime: "M" as const, from, model: cfg };
+  const off = overrideSafetyConfig(base, ["data.p_unsafe_by_category=null", "data.mix=batch"]);
+  assert.equal(off.data.p_unsafe_by_category, null);
+  const tiny = { ...safetyPreset("tiny"), method: "ssft" as const, lr_regime: "M" as const, from, model: cfg };
+  const on = overrideSafetyConfig(tiny, ['data.p_unsafe_by_category={"safe":0.1,"id_mg":0.9}', "data.p_unsafe_by_category.safe=0.3"]);
+  assert.deepEqual(on.data.p_unsafe_by_category, { safe: 0.3, id_mg: 0.9 });
+  assert.throws(() => overrideSafetyConfig(tiny, ['data.p_unsafe_by_category={"safe":0.1}']), /missing field "id_mg"/);
+  assert.throws(() => overrideSafetyConfig(tiny, ["data.p_unsafe_by_category=0.5x"]), /expected null or a JSON object like \{"safe":0,"id_mg":0\}/);
+  assert.throws(() => overrideSafetyConfig(tiny, ["data.p_unsafe_by_category.safe=0.3"]), /unknown key/);
 });
