@@ -23,6 +23,7 @@ import { writeJsonAtomic } from "../io/atomic.js";
 import { loadModel } from "../model/checkpoint.js";
 import { writePlot, type VlSpec } from "../plot/render.js";
 import { UserError } from "../util/errors.js";
+import { intOption } from "../util/options.js";
 
 /** The kinds `all` runs; `interventions` (an evaluation per α) is run only when asked for. */
 export const ANALYSIS_KINDS = ["clustering", "columnspace", "rowspace", "spectrum", "lipschitz", "jailbreaks"] as const;
@@ -47,9 +48,7 @@ export interface AnalyzeOptions {
 }
 
 function positiveInt(flag: string, v: string | undefined, max = 1_000_000): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > max) throw new UserError(`${flag} must be an integer in 1..${max}, got ${JSON.stringify(v)}`);
-  return Number(v);
+  return v === undefined ? undefined : intOption(flag, v, 1, max);
 }
 
 function checkRunDir(flag: string, dir: string): void {

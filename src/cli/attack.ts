@@ -8,20 +8,17 @@ import { gcgDefaults, softDefaults, type AttackResult } from "../attack/types.js
 import { checkEvalSet } from "../data/evalsets.js";
 import { symbols, tokenId } from "../data/vocab.js";
 import { UserError } from "../util/errors.js";
+import { intOption } from "../util/options.js";
 
 interface CommonFlags {
   method: string; positions: string; norm: string; optimizer?: string; lr?: string; init: string; universal?: boolean; seed: string;
   earlyStop: boolean; topk: string; searchWidth: string; initToken: string; allowSpecials?: boolean; n: string; length?: string; chunk: string; json?: boolean;
 }
 
-const intArg = (name: string, v: string, lo: number, hi = 1 << 20): number => {
-  if (!/^\d+$/.test(v.trim()) || Number(v) < lo || Number(v) > hi) throw new UserError(`--${name} must be an integer in ${lo}..${hi}, got "${v}"`);
-  return Number(v);
-};
 const intList = (name: string, v: string, lo: number, hi: number): number[] => {
   const parts = v.split(",").map((s) => s.trim()).filter(Boolean);
   if (!parts.length) throw new UserError(`--${name}: expected a comma-separated list of integers`);
-  return parts.map((p) => intArg(name, p, lo, hi));
+  return parts.map((p) => intOption(`--${name}`, p, lo, hi));
 };
 const numArg = (name: string, v: string): number => {
   const x = Number(v);
@@ -40,9 +37,9 @@ const symbolArg = (name: string, v: string): number => {
 /** The attack spec from the shared flags (tokens and steps given separately). */
 function specFrom(f: CommonFlags, tokens: number, steps: number): AttackSpec {
   if (f.positions !== "keep" && f.positions !== "shift") throw new UserError(`--positions must be keep or shift, got "${f.positions}"`);
-  const common = { tokens, steps, positions: f.positions as "keep" | "shift", universal: !!f.universal, seed: intArg("seed", f.seed, 0, 2 ** 31), earlyStop: f.earlyStop, chunk: intArg("chunk", f.chunk, 1, 4096) };
+  const common = { tokens, steps, positions: f.positions as "keep" | "shift", universal: !!f.universal, seed: intOption("--seed", f.seed, 0, 2 ** 31), earlyStop: f.earlyStop, chunk: intOption("--chunk", f.chunk, 1, 4096) };
   if (f.method === "gcg") {
-    return { method: "gcg", ...gcgDefaults, ...common, topk: intArg("topk", f.topk, 1, 59), searchWidth: intArg("search-width", f.searchWidth, 1, 4096), initToken: symbolArg("init-token", f.initToken), allowSpecials: !!f.allowSpecials };
+    return { method: "gcg", ...gcgDefaults, ...common, topk: intOption("--topk", f.topk, 1, 59), searchWidth: intOption("--search-width", f.searchWidth, 1, 4096), initToken: symbolArg("init-token", f.initToken), allowSpecials: !!f.allowSpecials };
   }
   if (f.method !== "soft") throw new UserError(`--method must be soft or gcg, got "${f.method}"`);
   if (f.norm !== "l2" && f.norm !== "linf") throw new UserError(`--norm must be l2 or linf, got "${f.norm}"`);
@@ -109,15 +106,15 @@ export function registerAttack(program: Command): void {
   ).action((f: CommonFlags & { model?: string; set: string; tokens: string; steps: string; eps?: string; out?: string; saveAll?: boolean; dryRun?: boolean }) => {
     if (!f.model) throw new UserError("attack: --model <dir> is required");
     const set = checkEvalSet(f.set);
-    const spec = specFrom(f, intArg("tokens", f.tokens, 1, 256), intArg("steps", f.steps, 0, 100_000));
+    const spec = specFrom(f, intOption("--tokens", f.tokens, 1, 256), intOption("--steps", f.steps, 0, 100_000));
     const run = loadRun(f.model);
     if (spec.method === "soft" && f.eps !== undefined) {
       const e: EpsValue = parseEps(f.eps);
       spec.eps = "abs" in e ? e.abs : e.scale * defaultEps(run.model, spec.norm);
     }
     const out = attackRun(f.model, spec, {
-      set, n: intArg("n", f.n, 1, 1_000_000), out: f.out, saveAll: f.saveAll, dryRun: f.dryRun,
-      ...(f.length === undefined ? {} : { length: intArg("length", f.length, 1, 1000) }),
+      set, n: intOption("--n", f.n, 1, 1_000_000), out: f.out, saveAll: f.saveAll, dryRun: f.dryRun,
+      ...(f.length === undefined ? {} : { length: intOption("--length", f.length, 1, 1000) }),
     }, run);
     const { dir, saved } = out;
     if (f.json) {
@@ -152,8 +149,8 @@ export function registerAttack(program: Command): void {
     const out = f.out ?? `${models[0]!.replace(/\/+$/, "")}/attacks/sweep-${base.method}`;
     const r = await runSweep({
       models, sets, tokens: intList("tokens", f.tokens, 1, 256), steps: intList("steps", f.steps, 0, 100_000),
-      eps: f.eps.split(",").filter((s) => s.trim()).map(parseEps), n: intArg("n", f.n, 1, 1_000_000),
-      ...(f.length === undefined ? {} : { length: intArg("length", f.length, 1, 1000) }),
+      eps: f.eps.split(",").filter((s) => s.trim()).map(parseEps), n: intOption("--n", f.n, 1, 1_000_000),
+      ...(f.length === undefined ? {} : { length: intOption("--length", f.length, 1, 1000) }),
       base, saveInputs: f.saveInputs, out,
       onPoint: f.json ? undefined : (p) => process.stderr.write(`${p.model} ${p.set} n=${p.tokens} steps=${p.steps}${p.eps_scale !== null ? ` ε=${p.eps_scale}×` : ""}: success ${(100 * p.success.rate).toFixed(1)}%, refusal ${(100 * p.refusal.rate).toFixed(1)}%\n`),
     });

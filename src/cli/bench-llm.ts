@@ -18,6 +18,7 @@ import { analyzeDeltaW, type DeltaWResult } from "../llm/deltaw.js";
 import { syntheticPair } from "../llm/deltaw-synthetic.js";
 import { median } from "../bench/stats.js";
 import { UserError } from "../util/errors.js";
+import { intOption } from "../util/options.js";
 
 export interface BenchLlmOptions {
   /** The tall (gate/up-like) shape [rows, cols]; the wide one is its transpose. Default 11008 × 4096. */
@@ -131,11 +132,6 @@ export async function benchLlm(o: BenchLlmOptions = {}): Promise<Record<string, 
   };
 }
 
-const intOpt = (name: string, v: string, lo: number, hi: number): number => {
-  if (!/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi) throw new UserError(`--${name} must be an integer in ${lo}..${hi}, got "${v}"`);
-  return Number(v);
-};
-
 /** Registers `bench llm` on the `bench` command. */
 export function registerBenchLlm(bench: Command): void {
   bench
@@ -150,15 +146,15 @@ export function registerBenchLlm(bench: Command): void {
     .option("--seed <n>", "seed of the generated matrices", "0")
     .option("--json", "print JSON")
     .action(async (o: { rows: string; cols: string; shapes: string; repeats: string; samples: string; maxVectors: string; seed: string; json?: boolean }) => {
-      const rows = intOpt("rows", o.rows, 2, 65536), cols = intOpt("cols", o.cols, 1, 65536);
+      const rows = intOption("--rows", o.rows, 2, 65536), cols = intOption("--cols", o.cols, 1, 65536);
       if (rows < cols) throw new UserError(`--rows must be ≥ --cols (the tall shape; the wide one is its transpose), got ${rows} < ${cols}`);
       if (rows * cols > 2 ** 27) throw new UserError(`--rows × --cols must be at most ${2 ** 27} (512 MiB per matrix), got ${rows * cols}`);
       const shapes = o.shapes.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
       const bad = shapes.find((s) => s !== "gate" && s !== "down");
       if (bad !== undefined || shapes.length === 0) throw new UserError(`--shapes: expected a list of gate and down, got "${o.shapes}"`);
       const r = await benchLlm({
-        rows, cols, shapes: shapes as ("gate" | "down")[], repeats: intOpt("repeats", o.repeats, 1, 100),
-        samples: intOpt("samples", o.samples, 0, 100000), maxVectors: intOpt("max-vectors", o.maxVectors, 1, 4096), seed: intOpt("seed", o.seed, 0, 2 ** 31),
+        rows, cols, shapes: shapes as ("gate" | "down")[], repeats: intOption("--repeats", o.repeats, 1, 100),
+        samples: intOption("--samples", o.samples, 0, 100000), maxVectors: intOption("--max-vectors", o.maxVectors, 1, 4096), seed: intOption("--seed", o.seed, 0, 2 ** 31),
       });
       if (o.json) {
         process.stdout.write(JSON.stringify(r) + "\n");

@@ -8,6 +8,7 @@ import { benchAttack } from "../bench/attack.js";
 import { registerBenchLlm } from "./bench-llm.js";
 import { repoRoot } from "../util/paths.js";
 import { UserError } from "../util/errors.js";
+import { intOption } from "../util/options.js";
 
 function parseSizes(text: string): number[] {
   const parts = text.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
@@ -16,6 +17,11 @@ function parseSizes(text: string): number[] {
     if (!/^\d+$/.test(s) || Number(s) < 1 || Number(s) > 8192) throw new UserError(`--sizes: "${s}" is not an integer in 1..8192`);
     return Number(s);
   });
+}
+
+/** A bench result: one JSON line with --json (for machines), indented otherwise. */
+function printResult(r: unknown, json?: boolean): void {
+  process.stdout.write(JSON.stringify(r, null, json ? undefined : 2) + "\n");
 }
 
 export function registerBench(program: Command): Command {
@@ -53,10 +59,6 @@ export function registerBench(program: Command): Command {
       process.stdout.write(`load average (1 min) before: ${m.loadavg_1m_before}\n`);
     });
 
-  const int = (name: string, v: string, lo = 1, hi = 1 << 20) => {
-    if (!/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi) throw new UserError(`--${name} must be an integer in ${lo}..${hi}, got "${v}"`);
-    return Number(v);
-  };
   const d = benchTrainDefaults;
   bench
     .command("train")
@@ -75,11 +77,11 @@ export function registerBench(program: Command): Command {
     .action(async (o: Record<string, string> & { peer: boolean; json?: boolean }) => {
       if (o.blockType !== "reference" && o.blockType !== "preln") throw new UserError(`--block-type must be reference or preln, got ${o.blockType}`);
       const r = await benchTrain({
-        n_layer: int("n-layer", o.nLayer), n_head: int("n-head", o.nHead), n_embd: int("n-embd", o.nEmbd), block: int("block", o.block),
-        vocab: int("vocab", o.vocab), batch: int("batch", o.batch), steps: int("steps", o.steps), warmup: int("warmup", o.warmup, 0),
+        n_layer: intOption("--n-layer", o.nLayer, 1), n_head: intOption("--n-head", o.nHead, 1), n_embd: intOption("--n-embd", o.nEmbd, 1), block: intOption("--block", o.block, 1),
+        vocab: intOption("--vocab", o.vocab, 1), batch: intOption("--batch", o.batch, 1), steps: intOption("--steps", o.steps, 1), warmup: intOption("--warmup", o.warmup, 0),
         blockType: o.blockType, peer: o.peer, repoRoot: repoRoot(),
       });
-      process.stdout.write(o.json ? JSON.stringify(r) + "\n" : JSON.stringify(r, null, 2) + "\n");
+      printResult(r, o.json);
     });
 
   bench
@@ -88,7 +90,7 @@ export function registerBench(program: Command): Command {
     .option("--json", "print JSON")
     .action(async (o: { json?: boolean }) => {
       const r = await benchData({});
-      process.stdout.write(o.json ? JSON.stringify(r) + "\n" : JSON.stringify(r, null, 2) + "\n");
+      printResult(r, o.json);
     });
 
   bench
@@ -97,7 +99,7 @@ export function registerBench(program: Command): Command {
     .option("--json", "print JSON")
     .action(async (o: { json?: boolean }) => {
       const r = await benchAnalyze();
-      process.stdout.write(o.json ? JSON.stringify(r) + "\n" : JSON.stringify(r, null, 2) + "\n");
+      printResult(r, o.json);
     });
 
   bench
@@ -106,7 +108,7 @@ export function registerBench(program: Command): Command {
     .option("--json", "print JSON")
     .action(async (o: { json?: boolean }) => {
       const r = await benchAttack();
-      process.stdout.write(o.json ? JSON.stringify(r) + "\n" : JSON.stringify(r, null, 2) + "\n");
+      printResult(r, o.json);
     });
 
   registerBenchLlm(bench);

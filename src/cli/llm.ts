@@ -7,6 +7,8 @@ import type { Command } from "commander";
 import { LLM_MATRICES, LLM_PARTS, llmAnalyze, type LlmPart } from "../llm/analyze.js";
 import type { LlamaMlpMatrix } from "../llm/deltaw.js";
 import { UserError } from "../util/errors.js";
+import { intOption } from "../util/options.js";
+import { parseSeed } from "./runargs.js";
 
 /** A comma-separated list of non-negative integers, with ranges: "0,4,8-11". */
 export function parseIntList(s: string, flag: string): number[] {
@@ -23,10 +25,7 @@ export function parseIntList(s: string, flag: string): number[] {
 }
 
 function parsePositive(s: string | undefined, flag: string): number | undefined {
-  if (s === undefined) return undefined;
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag} must be a positive integer, got "${s}"`);
-  return n;
+  return s === undefined ? undefined : intOption(flag, s, 1);
 }
 
 function parseChoices<T extends string>(s: string, flag: string, valid: readonly T[]): T[] {
@@ -69,7 +68,7 @@ export function registerLlm(program: Command): void {
         parts: o.only !== undefined ? parseChoices<LlmPart>(o.only, "--only", LLM_PARTS) : undefined,
         perGroup: parsePositive(o.perGroup, "--per-group"),
         maxVectors: parsePositive(o.maxVectors, "--max-vectors"),
-        seed: Number.isInteger(Number(o.seed)) ? Number(o.seed) : (() => { throw new UserError(`--seed must be an integer, got "${o.seed}"`); })(),
+        seed: parseSeed(o.seed),
       });
       if (o.json) process.stdout.write(JSON.stringify({ files, seconds: result.seconds, layers: result.layers, models: result.models }) + "\n");
       else process.stdout.write(files.map((f) => `wrote ${f}`).join("\n") + "\n");
