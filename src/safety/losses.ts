@@ -61,16 +61,22 @@ function stack(a: Batch, b: Batch): { x: Int32Array; y: Int32Array; mask: Float3
   return { x, y, mask, B: a.B + b.B, T };
 }
 
-/** Per-sequence log-likelihoods [2B] of chosen then rejected rows, normalised by `norm`, and per token. */
-function pairLogps(model: GPT, s: ReturnType<typeof stack>, norm: LossConfig["logp_norm"]): { lp: Tensor; perToken: Tensor } {
+/**
+ * Per-sequence log-likelihoods [2B] of chosen then rejected rows, normalised by `norm`; with `perToken`, also the
+ * per-token mean (only then is it put on the tape).
+ */
+function pairLogps(model: GPT, s: ReturnType<typeof stack>, norm: LossConfig["logp_norm"], perToken = false): { lp: Tensor; perToken: Tensor | null } {
   const logits = model.forward({ tokens: s.x, B: s.B, T: s.T }); // [2B, T, V]
   const { logp, count } = sequenceLogLikelihood(logits, s.y, s.mask); // [2B] (positions with mask 0 are ignored there)
-  const inv = alloc(s.B);
-  for (let i = 0; i < s.B; i++) inv[i] = 1 / Math.max(1, count[i]);
-  // Division by the per-row token count: a constant factor, so no gradient flows to the counts.
-  const perToken = mul(logp, new Tensor(inv, [s.B]));
-  const lp = norm === "sum" ? logp : norm === "mean_fixed" ? scale(logp, 1 / model.config.block_size) : perToken;
-  return { lp, perToken };
+  const tokenMean = () => {
+    const inv = alloc(s.B);
+    for (let i = 0; i < s.B; i++) inv[i] = 1 / Math.max(1, count[i]);
+    // Division by the per-row token count: a constant factor, so no gradient flows to the counts.
+    return mul(logp, new Tensor(inv, [s.B]));
+  };
+  const pt = norm === "mean_tokens" || perToken ? tokenMean() : null;
+  const lp = norm === "sum" ? logp : norm === "mean_fixed" ? scale(logp, 1 / model.config.block_size) : pt!;
+  return { lp, perToken: pt };
 }
 
 const oneOf = (field: string, v: string, valid: readonly string[]) => {
@@ -107,7 +113,7 @@ export function safetyLoss(method: Method, model: GPT, ref: GPT | null, chosen: 
   const B = chosen.B;
   const s = stack(chosen, rejected);
   const norm = method !== "dpo" || cfg.dpo_variant === "reference" ? cfg.logp_norm : cfg.dpo_variant === "standard" ? "sum" : "mean_tokens";
-  const { lp, perToken } = pairLogps(model, s, norm); // [2B]
+  const { lp, perToken } = pairLogps(model, s, norm, method === "dpo" && cfg.rpo_alpha > 0); // [2B]
   const lpW = pick(lp, range(0, B)), lpL = pick(lp, range(B, B));
   const metrics: Record<string, number> = { "logps/chosen": avg(lpW.data), "logps/rejected": avg(lpL.data) };
   if (method === "unlearn" && cfg.unlearn_variant === "reference") {
@@ -133,7 +139,7 @@ export function safetyLoss(method: Method, model: GPT, ref: GPT | null, chosen: 
   // RPO: + α·NLL(chosen), the per-token mean over the chosen rows.
   let loss = dpo;
   if (cfg.rpo_alpha > 0) {
-    const lpTokW = mean(pick(perToken, range(0, B))); // mean per-token log-likelihood of the chosen rows
+    const lpTokW = mean(pick(perToken!, range(0, B))); // mean per-token log-likelihood of the chosen rows
     loss = sub(dpo, scale(lpTokW, cfg.rpo_alpha));
     metrics["nll_loss"] = -lpTokW.data[0];
   }
