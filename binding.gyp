@@ -4,6 +4,7 @@
       "target_name": "nullspace",
       "sources": [
         "native/addon.cc",
+        "native/addon_control.cc",
         "native/kernels.cc",
         "native/threadpool.cc",
         "native/isa_avx512.cc",

@@ -6,6 +6,7 @@
 #endif
 #include <node_api.h>
 
+#include <cmath>
 #include <new>
 #include <string>
 
