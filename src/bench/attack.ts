@@ -18,7 +18,7 @@ export interface BenchAttackOptions {
 
 export async function benchAttack(o: Partial<BenchAttackOptions> = {}): Promise<object> {
   const N = o.items ?? 64, repeats = o.repeats ?? 3, L = 16;
-  const cfg = validateGPTConfig({ n_layer: 3, n_head: 3, n_embd: 96, vocab_size: 59, block_size: 3 * L + 9, block: "reference", pos: "pe" });
+  const cfg = validateGPTConfig({ n_layer: 3, n_head: 6, n_embd: 96, vocab_size: 59, block_size: 3 * L + 9, block: "reference", pos: "pe" });
   const model = new GPT(cfg, undefined, 0);
   const items = evalItems({ seed: 0, split: "test", pcfgs: [1], textLength: { min: L, max: L } }, "std_unsafe", N);
   const specs: Record<string, AttackSpec> = {

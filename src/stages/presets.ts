@@ -62,9 +62,9 @@ export function pretrainPreset(name: PresetName): PretrainRunConfig {
     case "cpu":
       return {
         stage: "pretrain", preset: "cpu", seed: 0,
-        model: { n_layer: 3, n_head: 3, n_embd: 96, vocab_size: VOCAB, block_size: seqBlock(16), block: "reference", pos: "pe" },
+        model: { n_layer: 3, n_head: 6, n_embd: 96, vocab_size: VOCAB, block_size: seqBlock(16), block: "reference", pos: "pe" },
         data: { seed: 0, pcfgs: [1], text_length: [16, 16], per_batch_length: true, ex_prob: 0.01, curriculum_hold: 0.1 },
-        train: { batch_size: 64, max_iters: 5000, lr: 3e-3, min_lr: 3e-5, warmup_iters: 100, lr_decay_iters: 5000, weight_decay: 1e-4, beta1: 0.9, beta2: 0.95, grad_clip: 1, log_interval: 25, eval_interval: 1000, ckpt_interval: 250 },
+        train: { batch_size: 64, max_iters: 8000, lr: 3e-3, min_lr: 3e-5, warmup_iters: 100, lr_decay_iters: 8000, weight_decay: 1e-4, beta1: 0.9, beta2: 0.95, grad_clip: 1, log_interval: 25, eval_interval: 1000, ckpt_interval: 250 },
         eval: { n: 200, greedy_n: 200 },
       };
     case "paper":
