@@ -3,7 +3,8 @@
  * `--set key=value` overrides single fields. The resolved config is saved as the run's config.json.
  *
  * - `tiny`: seconds, for tests.
- * - `cpu`: the whole reproduction on 2 cores in ~20–30 minutes (choices justified in docs/presets.md).
+ * - `cpu`: the whole reproduction on 2 cores in ~45–70 minutes (choices justified in docs/presets.md: 6 heads of size 16
+ *   because the branch-conditional refusal was seed-fragile with 3; 8,000 pre-training steps for the slower jump).
  * - `paper`: the paper's hyper-parameters (reference-code §2–4), for a big machine.
  */
 import { UserError } from "../util/errors.js";
