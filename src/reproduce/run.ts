@@ -113,6 +113,9 @@ async function trainingCurves(out: string, r: SeedResult): Promise<string | null
   return (await writePlot(join(out, "plots"), "training-loss", spec)).svg;
 }
 
+/** Instruct (greedy) below which the instruction-tuned model is reported as not converged. */
+export const IT_INSTRUCT_MIN = 0.9;
+
 export async function reproduce(o: ReproduceOptions, log: (s: string) => void): Promise<{ results: string; report: string; claims: ReturnType<typeof evaluateClaims> }> {
   const t0 = Date.now();
   const timings: StageTiming[] = [];
@@ -122,6 +125,12 @@ export async function reproduce(o: ReproduceOptions, log: (s: string) => void): 
   for (const seed of o.seeds) {
     const r = await trainingStages(o, seed, timings, counter);
     seedResults.push(r);
+    const itInstruct = r.evaluations.pretrain?.headline.instruct.rate;
+    // The pre-training jump to following instructions is stochastic in its timing; a seed that has not made it
+    // gives a safety table about a model that never followed instructions, so say so where it is seen first.
+    if (itInstruct !== undefined && itInstruct < IT_INSTRUCT_MIN) {
+      log(`warning: seed ${seed}: the instruction-tuned model answers ${(100 * itInstruct).toFixed(1)}% of safe prompts (< ${100 * IT_INSTRUCT_MIN}%): pre-training has not converged; raise train.max_iters with --set or use another seed`);
+    }
     const adirs = await analysisStages(o, r, timings, counter, log);
     const analyses: Record<string, Record<string, any>> = {};
     for (const [name, dir] of Object.entries(adirs)) {

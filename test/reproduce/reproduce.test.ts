@@ -57,6 +57,8 @@ test("reproduce --preset tiny end to end: report sections, numeric results, and 
   assert.match(res.safety["safe/unsafe draw"], /^per batch/);
   assert.ok(html.includes("unlearning") && html.includes("reference gradient difference"));
   const ev = res.evaluation["0"];
+  // A not-converged instruction-tuned model is flagged (tiny's 300 pre-training steps may or may not get there).
+  assert.equal(/warning: seed 0: the instruction-tuned model answers/.test(r.stderr), ev.pretrain.headline.instruct.rate < 0.9, r.stderr);
   for (const run of ["pretrain", "ssft_M", "dpo_M", "unlearn_M", "ssft_S", "dpo_S", "unlearn_S"]) {
     for (const k of ["instruct", "null", "null_safe_branch", "null_unsafe_branch"]) assert.equal(typeof ev[run].headline[k].rate, "number", `${run}.${k}`);
     for (const s of ["std_unsafe", "jb_co_task", "jb_co_text", "jb_misgen_tokens", "jb_misgen_text", "jb_co_comp"]) assert.equal(typeof ev[run].headline.asr[s].rate, "number", `${run}.${s}`);
