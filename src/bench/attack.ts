@@ -1,11 +1,12 @@
 /**
- * `nullspace bench attack`: attacked samples per second on a `cpu`-preset-sized model (3 layers, 96 dims, L = 16,
+ * `nullspace bench attack`: attacked samples per second on the `cpu` preset's model shape (L = 16,
  * random weights: the work per step does not depend on what the model learned), for the soft-token attack (n = 2,
  * 10 steps, per item, no early stop, greedy scoring included) and GCG (n = 2, 2 steps, width 32). Median of repeats.
  */
 import { backend } from "../engine/backend/index.js";
 import { evalItems } from "../data/evalsets.js";
 import { validateGPTConfig } from "../model/config.js";
+import { pretrainPreset } from "../stages/presets.js";
 import { GPT } from "../model/gpt.js";
 import { runAttack, type AttackSpec } from "../attack/attack.js";
 import { gcgDefaults, softDefaults } from "../attack/types.js";
@@ -18,7 +19,7 @@ export interface BenchAttackOptions {
 
 export async function benchAttack(o: Partial<BenchAttackOptions> = {}): Promise<object> {
   const N = o.items ?? 64, repeats = o.repeats ?? 3, L = 16;
-  const cfg = validateGPTConfig({ n_layer: 3, n_head: 6, n_embd: 96, vocab_size: 59, block_size: 3 * L + 9, block: "reference", pos: "pe" });
+  const cfg = validateGPTConfig(pretrainPreset("cpu").model); // its block fits L = 16
   const model = new GPT(cfg, undefined, 0);
   const items = evalItems({ seed: 0, split: "test", pcfgs: [1], textLength: { min: L, max: L } }, "std_unsafe", N);
   const specs: Record<string, AttackSpec> = {

@@ -79,9 +79,10 @@ export function safetySetup(cfg: SafetyRunConfig | undefined): Record<string, st
   if (!cfg) return {};
   const d = cfg.data, l = cfg.loss;
   const byCat = d.p_unsafe_by_category;
+  const perMethod = `${d.p_unsafe.ssft} / ${d.p_unsafe.dpo} / ${d.p_unsafe.unlearn} (SSFT / DPO / unlearning)`;
   return {
     "safety fine-tuning": `${cfg.train.max_iters} steps × batch ${cfg.train.batch_size}, η_M ${cfg.lrs.M} / η_S ${cfg.lrs.S}`,
-    "safe/unsafe draw": d.mix === "sample" ? `per row, p_unsafe ${byCat ? `${byCat.safe} on safe-branch / ${byCat.id_mg} on unsafe-branch text` : `${d.p_unsafe.ssft} / ${d.p_unsafe.dpo} / ${d.p_unsafe.unlearn} (SSFT / DPO / unlearning)`}` : `per batch, p_unsafe ${d.p_unsafe.ssft} / ${d.p_unsafe.dpo} / ${d.p_unsafe.unlearn} (SSFT / DPO / unlearning)`,
+    "safe/unsafe draw": d.mix === "sample" ? `per row, p_unsafe ${byCat ? `${byCat.safe} on safe-branch / ${byCat.id_mg} on unsafe-branch text` : perMethod}` : `per batch, p_unsafe ${perMethod}`,
     DPO: l.dpo_variant === "reference" ? `reference (β_w ${l.beta_w}, β_l ${l.beta_l}, per-position mean)` : `${l.dpo_variant} (β ${l.beta})`,
     ...(l.rpo_alpha > 0 ? { "DPO NLL anchor (rpo_alpha)": String(l.rpo_alpha) } : {}),
     unlearning: l.unlearn_variant === "npo" ? `NPO (β_npo ${l.npo_beta}, γ ${l.gamma})` : `reference gradient difference (γ ${l.gamma})`,

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseSeeds } from "../../src/cli/reproduce.js";
 import { canonical, stageHash } from "../../src/reproduce/stages.js";
+import { IT_INSTRUCT_MIN } from "../../src/reproduce/run.js";
 import { repoRoot, runCli } from "../helpers.js";
 
 test("seed specs and stage hashes", () => {
@@ -58,7 +59,7 @@ test("reproduce --preset tiny end to end: report sections, numeric results, and 
   assert.ok(html.includes("unlearning") && html.includes("reference gradient difference"));
   const ev = res.evaluation["0"];
   // A not-converged instruction-tuned model is flagged (tiny's 300 pre-training steps may or may not get there).
-  assert.equal(/warning: seed 0: the instruction-tuned model answers/.test(r.stderr), ev.pretrain.headline.instruct.rate < 0.9, r.stderr);
+  assert.equal(/warning: seed 0: the instruction-tuned model answers/.test(r.stderr), ev.pretrain.headline.instruct.rate < IT_INSTRUCT_MIN, r.stderr);
   for (const run of ["pretrain", "ssft_M", "dpo_M", "unlearn_M", "ssft_S", "dpo_S", "unlearn_S"]) {
     for (const k of ["instruct", "null", "null_safe_branch", "null_unsafe_branch"]) assert.equal(typeof ev[run].headline[k].rate, "number", `${run}.${k}`);
     for (const s of ["std_unsafe", "jb_co_task", "jb_co_text", "jb_misgen_tokens", "jb_misgen_text", "jb_co_comp"]) assert.equal(typeof ev[run].headline.asr[s].rate, "number", `${run}.${s}`);
